@@ -1,0 +1,18 @@
+"""tinyseq: a small, readable deep-learning framework for sequence models.
+
+    import tinyseq as ts
+    import tinyseq.nn as nn
+    import tinyseq.nn.functional as F
+"""
+
+from . import ops
+from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .dtype import get_default_dtype, set_default_dtype
+from .function import Context, Function
+from .grad_mode import is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .ops import *  # noqa: F401,F403  (every public op: ts.exp, ts.concat, ts.where, ...)
+from .rng import manual_seed
+from .tensor import Tensor
+
+__version__ = "0.1.0"

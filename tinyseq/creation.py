@@ -1,0 +1,62 @@
+"""Factories: tensors made from data, constants or the seeded random generator."""
+
+import numpy as np
+
+from . import rng
+from .dtype import as_array, get_default_dtype
+from .tensor import Tensor
+
+
+def _size(size):
+    """Accept both zeros(2, 3) and zeros((2, 3))."""
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+
+
+def _make(array, dtype, requires_grad):
+    return Tensor(array.astype(dtype or get_default_dtype(), copy=False), requires_grad=requires_grad)
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new leaf tensor holding a copy of data; float data takes the default dtype (float32)
+    unless dtype is given; integer and bool data keep theirs."""
+    return Tensor(np.array(as_array(data, dtype), copy=True), requires_grad=requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    return _make(np.zeros(_size(size)), dtype, requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    return _make(np.ones(_size(size)), dtype, requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    return _make(np.full(_size((size,)), fill_value, dtype=float), dtype, requires_grad)
+
+
+def zeros_like(other, dtype=None, requires_grad=False):
+    return Tensor(np.zeros(other.shape, dtype=dtype or other.dtype), requires_grad=requires_grad)
+
+
+def ones_like(other, dtype=None, requires_grad=False):
+    return Tensor(np.ones(other.shape, dtype=dtype or other.dtype), requires_grad=requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False):
+    """Standard normal samples from the seeded generator (see manual_seed)."""
+    return _make(rng.generator().standard_normal(_size(size)), dtype, requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False):
+    """Uniform samples in [0, 1) from the seeded generator (see manual_seed)."""
+    return _make(rng.generator().random(_size(size)), dtype, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Values from start up to (not including) end; integers unless a bound or dtype is a float."""
+    if end is None:
+        start, end = 0, start
+    values = np.arange(start, end, step)
+    if dtype is not None or values.dtype.kind == "f":
+        values = values.astype(dtype or get_default_dtype())
+    return Tensor(values, requires_grad=requires_grad)

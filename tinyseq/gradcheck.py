@@ -1,0 +1,64 @@
+"""gradcheck: compare backward() with central finite differences.
+
+For a random cotangent v (not all ones, which hides gradients summed in the wrong order), the
+analytic gradient of <v, fn(inputs)> from backward must match, element by element,
+(<v, fn(x + eps e_i)> - <v, fn(x - eps e_i)>) / (2 eps). Needs float64: in float32 the
+difference quotient's rounding error is larger than the tolerance.
+"""
+
+import numpy as np
+
+from .grad_mode import no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """backward() and finite differences disagree; the message names the input and the index."""
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """Return True if the gradients of fn at inputs match finite differences, else raise GradcheckError.
+
+    fn: maps the tensors in `inputs` (positionally) to one Tensor of any shape.
+    inputs: a sequence of Tensors; those with requires_grad=True are checked and must be float64.
+    Passes when |analytic - numerical| <= atol + rtol * |numerical| for every element.
+    """
+    inputs = list(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: inputs has no tensor with requires_grad=True, so there is nothing to check")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(
+                f"gradcheck: input {i} has dtype {inputs[i].dtype}, expected float64 (finite differences in "
+                "lower precision are too inexact to check against); use ts.tensor(..., dtype=np.float64)"
+            )
+
+    output = fn(*inputs)
+    cotangent = np.random.default_rng(seed).standard_normal(output.shape)
+    for i in checked:
+        inputs[i].grad = None
+    output.backward(cotangent)
+    analytic = {i: (np.zeros(inputs[i].shape) if inputs[i].grad is None else inputs[i].grad.copy()) for i in checked}
+
+    def objective():
+        with no_grad():
+            return float(np.sum(fn(*inputs).data * cotangent))
+
+    for i in checked:
+        values = inputs[i].data
+        for index in np.ndindex(values.shape):
+            original = values[index]
+            values[index] = original + eps
+            plus = objective()
+            values[index] = original - eps
+            minus = objective()
+            values[index] = original
+            numerical = (plus - minus) / (2 * eps)
+            found = analytic[i][index]
+            if not abs(found - numerical) <= atol + rtol * abs(numerical):
+                raise GradcheckError(
+                    f"gradcheck: gradient mismatch for input {i} at index {index}: "
+                    f"analytic {found:.10g}, numerical {numerical:.10g}"
+                )
+    return True

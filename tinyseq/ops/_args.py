@@ -1,0 +1,51 @@
+"""Argument handling shared by the op front ends: turning operands into tensors and checking
+shapes early, so a user sees the op's name and both shapes instead of a numpy error from inside."""
+
+import numbers
+
+import numpy as np
+
+from ..dtype import as_array
+from ..tensor import Tensor
+
+
+def as_tensor(value, like=None, name="input"):
+    """A Tensor for value. Python numbers stay Python numbers (numpy then keeps the tensor's
+    dtype for them); numpy float arrays take the floating dtype of `like` when it has one."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_)):
+        return value
+    if like is not None and isinstance(like, Tensor) and like.dtype.kind == "f":
+        array = as_array(value, name=name)
+        if array.dtype.kind == "f":
+            array = array.astype(like.dtype, copy=False)
+        return Tensor._wrap(array)
+    return Tensor(value)
+
+
+def operands(a, b, op_name):
+    """Both operands of a binary elementwise op, checked to broadcast together."""
+    a_t = as_tensor(a, like=b)
+    b_t = as_tensor(b, like=a_t)
+    try:
+        np.broadcast_shapes(np.shape(getattr(a_t, "data", a_t)), np.shape(getattr(b_t, "data", b_t)))
+    except ValueError:
+        raise ValueError(
+            f"{op_name}: shapes {np.shape(getattr(a_t, 'data', a_t))} and {np.shape(getattr(b_t, 'data', b_t))} "
+            "cannot be broadcast together"
+        ) from None
+    return a_t, b_t
+
+
+def normalize_dim(dim, ndim, op_name, name="dim"):
+    """dim (int, tuple of ints, or None for all) as a tuple of non-negative axes, checked."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    result = []
+    for d in dims:
+        if not isinstance(d, (int, np.integer)) or not -max(ndim, 1) <= d < max(ndim, 1):
+            raise ValueError(f"{op_name}: {name} must be in [{-max(ndim, 1)}, {max(ndim, 1)}) for a {ndim}-d tensor, got {d}")
+        result.append(int(d) % max(ndim, 1))
+    return tuple(result)

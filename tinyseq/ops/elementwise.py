@@ -1,0 +1,374 @@
+"""Elementwise ops: each output element depends on the matching element of each input.
+
+Each op is a Function with forward and backward side by side. Binary ops broadcast like numpy;
+their backward returns full-size gradients and the engine sums them back to each input's shape.
+"""
+
+import numpy as np
+
+from ..function import Function
+from ._args import as_tensor, operands
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b, grad * a
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_a = grad / b
+        return grad_a, (-grad_a * a / b if ctx.needs_input_grad[1] else None)
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    """a ** b. d/da = b a^(b-1); d/db = a^b log(a), taken as 0 where a = 0 (the limit for b > 0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        grad_b = None
+        if ctx.needs_input_grad[1]:
+            safe_log = np.log(np.where(a > 0, a, 1.0))
+            grad_b = grad * np.where(a > 0, out * safe_log, 0.0)
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad / (2 * out)
+
+
+class Abs(Function):
+    """|x|; the gradient at 0 is 0, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(x)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1 - out * out)
+
+
+def stable_sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: exp is only ever taken of -|x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = stable_sigmoid(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1 - out)
+
+
+class Relu(Function):
+    """max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x > 0)
+
+
+class Softplus(Function):
+    """log(1 + exp(x)), computed as logaddexp(0, x) so large |x| neither overflows nor loses x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * stable_sigmoid(x)
+
+
+class Clamp(Function):
+    """min(max(x, low), high); the gradient passes where low <= x <= high (ends included, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= x >= ctx.low
+        if ctx.high is not None:
+            inside &= x <= ctx.high
+        return grad * inside, None, None
+
+
+class Maximum(Function):
+    """Elementwise max; where a == b the gradient is shared half and half, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_a = (a > b) + 0.5 * (a == b)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Minimum(Function):
+    """Elementwise min; where a == b the gradient is shared half and half, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_a = (a < b) + 0.5 * (a == b)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Where(Function):
+    """condition ? a : b, elementwise; condition is a bool array and gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = np.zeros((), dtype=grad.dtype)
+        return None, np.where(ctx.condition, grad, zero), np.where(ctx.condition, zero, grad)
+
+
+class ToDtype(Function):
+    """A change of floating dtype (x.float(), x.double()); the gradient goes back in x's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def add(a, b):
+    """a + b, broadcasting."""
+    return Add.apply(*operands(a, b, "add"))
+
+
+def sub(a, b):
+    """a - b, broadcasting."""
+    return Sub.apply(*operands(a, b, "sub"))
+
+
+def mul(a, b):
+    """a * b, broadcasting."""
+    return Mul.apply(*operands(a, b, "mul"))
+
+
+def div(a, b):
+    """a / b, broadcasting."""
+    return Div.apply(*operands(a, b, "div"))
+
+
+def pow(a, b):
+    """a ** b; b may be a tensor or a Python number."""
+    return Pow.apply(*operands(a, b, "pow"))
+
+
+def neg(x):
+    return Neg.apply(as_tensor(x))
+
+
+def exp(x):
+    return Exp.apply(as_tensor(x))
+
+
+def log(x):
+    return Log.apply(as_tensor(x))
+
+
+def sqrt(x):
+    return Sqrt.apply(as_tensor(x))
+
+
+def abs(x):
+    return Abs.apply(as_tensor(x))
+
+
+def tanh(x):
+    return Tanh.apply(as_tensor(x))
+
+
+def sigmoid(x):
+    return Sigmoid.apply(as_tensor(x))
+
+
+def relu(x):
+    return Relu.apply(as_tensor(x))
+
+
+def softplus(x):
+    """log(1 + exp(x)) (PyTorch's softplus with beta=1, computed exactly for every x)."""
+    return Softplus.apply(as_tensor(x))
+
+
+def clamp(x, min=None, max=None):
+    """Limit x to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given, got both None")
+    return Clamp.apply(as_tensor(x), min, max)
+
+
+def maximum(a, b):
+    return Maximum.apply(*operands(a, b, "maximum"))
+
+
+def minimum(a, b):
+    return Minimum.apply(*operands(a, b, "minimum"))
+
+
+def where(condition, a, b):
+    """Elements of a where condition is true, else of b (all three broadcast together)."""
+    condition = np.asarray(getattr(condition, "data", condition))
+    if condition.dtype != bool:
+        raise TypeError(f"where: condition must be a bool array or tensor, got dtype {condition.dtype}")
+    a, b = operands(a, b, "where")
+    try:
+        np.broadcast_shapes(condition.shape, np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b)))
+    except ValueError:
+        raise ValueError(
+            f"where: condition of shape {condition.shape} does not broadcast with inputs of shapes "
+            f"{np.shape(getattr(a, 'data', a))} and {np.shape(getattr(b, 'data', b))}"
+        ) from None
+    return Where.apply(condition, a, b)
+
+
+def to_dtype(x, dtype):
+    """x converted to a floating dtype, differentiably."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"to_dtype: dtype must be a floating dtype, got {dtype}")
+    return ToDtype.apply(as_tensor(x), dtype)

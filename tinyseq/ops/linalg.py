@@ -1,0 +1,61 @@
+"""Matrix multiplication, with numpy's rules: 1-D operands and batched (broadcast) leading dims."""
+
+import numpy as np
+
+from ..function import Function
+from ._args import as_tensor
+
+
+class MatMul(Function):
+    """a @ b. A 1-D a is treated as a row (1, k) and a 1-D b as a column (k, 1), and the added
+    dimension is dropped from the result, exactly as numpy and PyTorch do.
+
+    grad_a = grad @ b^T and grad_b = a^T @ grad on the 2-D (or batched) forms; the engine sums
+    away any batch dimensions that were broadcast."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            grad = np.expand_dims(grad, -2)
+        if b.ndim == 1:
+            grad = np.expand_dims(grad, -1)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = np.matmul(grad, np.swapaxes(b2, -1, -2))
+            if a.ndim == 1:
+                grad_a = grad_a[..., 0, :]
+        if ctx.needs_input_grad[1]:
+            grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad)
+            if b.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+def matmul(a, b):
+    """Matrix product a @ b: (..., n, k) @ (..., k, m) -> (..., n, m), with 1-D operands allowed."""
+    a, b = as_tensor(a, like=b), as_tensor(b, like=a)
+    a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    if len(a_shape) == 0 or len(b_shape) == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_shape} and {b_shape}")
+    inner_a = a_shape[-1]
+    inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    batch_ok = True
+    try:
+        np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    except ValueError:
+        batch_ok = False
+    if inner_a != inner_b or not batch_ok:
+        raise ValueError(
+            f"matmul: shapes {a_shape} and {b_shape} do not fit: the last dimension of a ({inner_a}) must "
+            f"equal the {'only' if len(b_shape) == 1 else 'second-to-last'} dimension of b ({inner_b}) "
+            "and the leading (batch) dimensions must broadcast"
+        )
+    return MatMul.apply(a, b)

@@ -1,0 +1,226 @@
+"""Neural-network ops: linear, log_softmax, softmax, cross_entropy, embedding, dropout.
+
+These are fused ops: each could be composed from elementwise and reduce ops, but a single
+Function is faster and its backward is the textbook formula (softmax minus one-hot for
+cross-entropy), which is worth seeing written out.
+"""
+
+import numpy as np
+
+from .. import rng
+from ..function import Function
+from ._args import as_tensor, normalize_dim
+
+
+class Linear(Function):
+    """y = x W^T + b.  x: (*, in_features), W: (out_features, in_features), b: (out_features,)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        grad_x = grad @ weight if ctx.needs_input_grad[0] else None
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_w = grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+        grad_b = grad.reshape(-1, grad.shape[-1]).sum(axis=0) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def stable_log_softmax(x, axis):
+    """x - logsumexp(x) along axis, shifted by the maximum so that exp never overflows."""
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    shifted = x - shift
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """log_softmax(x)_i = x_i - log sum_j exp(x_j).  Backward: grad - softmax * sum(grad)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = stable_log_softmax(x, axis)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True), None
+
+
+class Softmax(Function):
+    """softmax(x)_i = exp(x_i) / sum_j exp(x_j).  Backward: s * (grad - sum(grad * s))."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = np.exp(stable_log_softmax(x, axis))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return out * (grad - np.sum(grad * out, axis=ctx.axis, keepdims=True)), None
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of logits (N, C, *) against class indices (N, *), classes on axis 1.
+
+    loss_n = -log_softmax(logits)_n[target_n], 0 where target_n == ignore_index.
+    d loss_n / d logits_n = softmax(logits_n) - one_hot(target_n)   (zero for ignored positions)
+    reduction "mean" divides by the number of positions not ignored, as PyTorch does.
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, ignore_index, reduction):
+        log_probs = stable_log_softmax(logits, axis=1)
+        keep = target != ignore_index
+        safe_target = np.where(keep, target, 0)[:, None]
+        picked = np.take_along_axis(log_probs, safe_target, axis=1)[:, 0]
+        losses = np.where(keep, -picked, 0).astype(logits.dtype)
+        ctx.save_for_backward(log_probs, safe_target, keep)
+        ctx.reduction = reduction
+        ctx.count = np.count_nonzero(keep)
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        with np.errstate(invalid="ignore"):  # all positions ignored: 0/0 is NaN, as in PyTorch
+            return np.asarray(losses.sum() / ctx.count, dtype=logits.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_probs, safe_target, keep = ctx.saved_tensors
+        grad_logits = np.exp(log_probs)
+        np.put_along_axis(grad_logits, safe_target, np.take_along_axis(grad_logits, safe_target, axis=1) - 1, axis=1)
+        weight = grad * keep
+        if ctx.reduction == "mean":
+            weight = weight / max(ctx.count, 1)
+        return grad_logits * np.expand_dims(weight, 1), None, None, None
+
+
+class Embedding(Function):
+    """Rows of weight (num_embeddings, dim) picked by integer indices (*) -> (*, dim).
+    Backward scatter-adds into the picked rows; the padding row gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.weight_shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_weight = np.zeros(ctx.weight_shape, dtype=grad.dtype)
+        np.add.at(grad_weight, ctx.indices.reshape(-1), grad.reshape(-1, ctx.weight_shape[1]))
+        if ctx.padding_idx is not None:
+            grad_weight[ctx.padding_idx] = 0
+        return grad_weight, None, None
+
+
+class Dropout(Function):
+    """Inverted dropout: zero each element with probability p, scale the rest by 1 / (1 - p)."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        keep = rng.generator().random(x.shape) >= p
+        ctx.scale = keep * (1.0 / (1.0 - p)) if p < 1 else np.zeros(x.shape)
+        ctx.scale = ctx.scale.astype(x.dtype)
+        return x * ctx.scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.scale, None
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias.  x: (*, in_features), weight: (out_features, in_features)."""
+    x, weight = as_tensor(x, like=weight), as_tensor(weight)
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} needs a last dimension equal to weight.shape[1]; "
+            f"weight has shape {weight.shape}"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    return Linear.apply(x, weight, bias)
+
+
+def log_softmax(x, dim=-1):
+    """log of softmax along dim, computed stably (finite for inputs of +-1e4)."""
+    x = as_tensor(x)
+    (axis,) = normalize_dim(dim, x.ndim, "log_softmax")
+    return LogSoftmax.apply(x, axis)
+
+
+def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along dim, computed stably."""
+    x = as_tensor(x)
+    (axis,) = normalize_dim(dim, x.ndim, "softmax")
+    return Softmax.apply(x, axis)
+
+
+def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
+    """PyTorch's cross_entropy with class-index targets.
+
+    input: (N, C), (N, C, d1, ...) or unbatched (C,) logits.  target: (N,), (N, d1, ...) or () ints.
+    reduction: "mean" (over positions whose target is not ignore_index; NaN if all are ignored, as
+    in PyTorch), "sum", or "none" (shape of target). Not supported: class weights, label smoothing
+    and probability targets.
+    """
+    input = as_tensor(input)
+    target = np.asarray(getattr(target, "data", target))
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
+    unbatched = input.ndim == 1
+    expected = input.shape[1:] if unbatched else input.shape[:1] + input.shape[2:]
+    expected = () if unbatched else expected
+    if input.ndim == 0 or target.shape != expected:
+        raise ValueError(
+            f"cross_entropy: input of shape {input.shape} needs a target of shape {expected}, got {target.shape}"
+        )
+    num_classes = input.shape[0] if unbatched else input.shape[1]
+    bad = (target != ignore_index) & ((target < 0) | (target >= num_classes))
+    if bad.any():
+        raise ValueError(
+            f"cross_entropy: target values must be in [0, {num_classes}) or ignore_index={ignore_index}, "
+            f"got {target[bad].flat[0]}"
+        )
+    if unbatched:
+        input, target = input.reshape(1, num_classes), target.reshape(1)
+        out = CrossEntropy.apply(input, target, ignore_index, reduction)
+        return out.reshape(()) if reduction == "none" else out
+    return CrossEntropy.apply(input, target, ignore_index, reduction)
+
+
+def embedding(input, weight, padding_idx=None):
+    """weight[input]: input (*) integer indices into weight (num_embeddings, dim) -> (*, dim)."""
+    indices = np.asarray(getattr(input, "data", input))
+    weight = as_tensor(weight)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: input must hold integer indices, got dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        raise ValueError(
+            f"embedding: indices must be in [0, {weight.shape[0]}), got values from {indices.min()} to {indices.max()}"
+        )
+    return Embedding.apply(weight, indices, padding_idx)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero elements with probability p and scale the rest by 1/(1-p), in training only."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    x = as_tensor(x)
+    if not training or p == 0.0:
+        return x
+    return Dropout.apply(x, p)

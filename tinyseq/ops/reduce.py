@@ -1,0 +1,131 @@
+"""Reductions: sum, mean, max, min, logsumexp, var over one or more dimensions.
+
+Arguments follow PyTorch: dim (int, tuple, or None for all) and keepdim. The backward of a
+reduction broadcasts the output gradient back over the reduced dimensions, so each first restores
+them as size-1 axes (`_keep`).
+"""
+
+import numpy as np
+
+from ..function import Function
+from ._args import as_tensor, normalize_dim
+
+
+def _keep(grad, axes, keepdim):
+    """grad with the reduced axes restored as size-1 axes, ready to broadcast against the input."""
+    return grad if keepdim else np.expand_dims(grad, axes)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return np.sum(x, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.broadcast_to(_keep(grad, ctx.axes, ctx.keepdim), ctx.shape), None, None
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        ctx.count = int(np.prod([x.shape[a] for a in axes]))
+        return np.mean(x, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.broadcast_to(_keep(grad, ctx.axes, ctx.keepdim) / ctx.count, ctx.shape), None, None
+
+
+class Max(Function):
+    """The largest element. When several elements tie for the maximum, they share the gradient
+    equally (PyTorch's amax rule), so the gradient is the same whichever order they come in."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        out = np.max(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(x, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        is_max = x == out
+        share = is_max / np.sum(is_max, axis=ctx.axes, keepdims=True)
+        return _keep(grad, ctx.axes, ctx.keepdim) * share, None, None
+
+
+class Logsumexp(Function):
+    """log(sum(exp(x))), shifted by the maximum so no exp overflows; the gradient is softmax(x)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        shift = np.max(x, axis=axes, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)
+        out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
+        ctx.save_for_backward(x, out)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return _keep(grad, ctx.axes, ctx.keepdim) * np.exp(x - out), None, None
+
+
+class Var(Function):
+    """Variance with Bessel's correction: sum((x - mean)^2) / (N - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, correction):
+        count = int(np.prod([x.shape[a] for a in axes]))
+        centred = x - np.mean(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(centred)
+        ctx.axes, ctx.keepdim, ctx.denominator = axes, keepdim, max(count - correction, 0)
+        return np.sum(centred * centred, axis=axes, keepdims=keepdim) / ctx.denominator
+
+    @staticmethod
+    def backward(ctx, grad):
+        (centred,) = ctx.saved_tensors
+        return _keep(grad, ctx.axes, ctx.keepdim) * 2 * centred / ctx.denominator, None, None, None
+
+
+def sum(x, dim=None, keepdim=False):
+    """Sum over dim (int, tuple, or None for all dimensions)."""
+    x = as_tensor(x)
+    return Sum.apply(x, normalize_dim(dim, x.ndim, "sum"), keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    """Mean over dim (int, tuple, or None for all dimensions)."""
+    x = as_tensor(x)
+    return Mean.apply(x, normalize_dim(dim, x.ndim, "mean"), keepdim)
+
+
+def max(x, dim=None, keepdim=False):
+    """Maximum over dim. Unlike torch.max(x, dim), returns the values only (use x.argmax(dim) for
+    the indices): one op, one output, and tied maxima share the gradient equally (see Max)."""
+    x = as_tensor(x)
+    return Max.apply(x, normalize_dim(dim, x.ndim, "max"), keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    """Minimum over dim, as -max(-x): values only, tied minima share the gradient equally."""
+    from .elementwise import neg
+
+    return neg(max(neg(x), dim, keepdim))
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    """log(sum(exp(x), dim)), finite for inputs of any size."""
+    x = as_tensor(x)
+    return Logsumexp.apply(x, normalize_dim(dim, x.ndim, "logsumexp"), keepdim)
+
+
+def var(x, dim=None, keepdim=False, correction=1):
+    """Variance over dim; correction=1 (PyTorch's default) divides by N - 1."""
+    x = as_tensor(x)
+    return Var.apply(x, normalize_dim(dim, x.ndim, "var"), keepdim, correction)
