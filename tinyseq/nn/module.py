@@ -1,0 +1,179 @@
+"""Module and Parameter: how layers hold their weights.
+
+A Module registers every Parameter and sub-Module assigned to it as an attribute, in assignment
+order, so named_parameters(), state_dict() and load_state_dict() see the same names, in the same
+order, as PyTorch does for the same layer ("weight_ih_l0", "layers.0.weight", ...).
+"""
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..dtype import as_array
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf tensor that a Module registers as one of its weights (requires_grad=True by default)."""
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data.data if isinstance(data, Tensor) else as_array(data), requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer: subclass it, assign Parameters and Modules in __init__, write forward."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name}")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: parameters and submodules live in their dicts.
+        for registry in ("_parameters", "_modules"):
+            entries = self.__dict__.get(registry, {})
+            if name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            object.__delattr__(self, name)
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def named_modules(self, prefix=""):
+        """(name, module) for this module and every module below it, depth first."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self, prefix=""):
+        """(dotted name, parameter) pairs: own parameters first, then each submodule's; a parameter
+        shared by two modules is listed once, under its first name."""
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, parameter in module._parameters.items():
+                if id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    yield (f"{module_name}.{name}" if module_name else name), parameter
+
+    def parameters(self):
+        return (parameter for _, parameter in self.named_parameters())
+
+    def train(self, mode=True):
+        """Training mode (dropout active) for this module and all below it."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode (dropout off)."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for parameter in self.parameters():
+            if set_to_none or parameter.grad is None:
+                parameter.grad = None
+            else:
+                parameter.grad[...] = 0
+
+    def state_dict(self):
+        """{dotted name: a copy of the parameter's array}, in named_parameters() order."""
+        return OrderedDict((name, parameter.data.copy()) for name, parameter in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays into the parameters of the same names, cast to each parameter's dtype.
+
+        strict=True: the names must match exactly. Shapes must always match. Accepts numpy arrays,
+        tinyseq tensors, or anything with a .numpy() method (a PyTorch tensor's .detach().numpy()).
+        Returns (missing_keys, unexpected_keys)."""
+        own = OrderedDict(self.named_parameters())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
+                f"(expected exactly {list(own)})"
+            )
+        for name, value in state_dict.items():
+            if name not in own:
+                continue
+            array = _to_numpy(value)
+            parameter = own[name]
+            if array.shape != parameter.shape:
+                raise ValueError(
+                    f"load_state_dict: {name} has shape {array.shape} in the state dict, "
+                    f"but the parameter's shape is {parameter.shape}"
+                )
+            parameter.data = array.astype(parameter.dtype, copy=True)
+        return missing, unexpected
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in self._modules.items():
+            child_lines = repr(child).split("\n")
+            lines.append(f"  ({name}): " + "\n  ".join(child_lines))
+        return lines[0] + ")" if len(lines) == 1 else "\n".join(lines) + "\n)"
+
+
+def _to_numpy(value):
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a PyTorch tensor
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+class ModuleList(Module):
+    """A list of modules, registered under the names "0", "1", ..."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module):
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
