@@ -1,0 +1,246 @@
+"""The CTC loss as an autograd Function, the functional ctc_loss() and the CTCLoss module.
+
+Where this sits: a recurrent model produces log_probs (T, N, C) through log_softmax; ctc_loss()
+checks its arguments, brings the targets to one padded layout and calls CTCLossFunction, whose
+forward runs the compiled recursions of tinyseq/ctc/kernels.py (one call computes every sequence's
+negative log-likelihood and its gradient) and whose backward scales that gradient by the upstream
+gradient and the reduction's weights.
+
+Semantics follow torch.nn.functional.ctc_loss, with three deliberate differences:
+  * The gradient is the true derivative with respect to log_probs (minus the posterior occupancy),
+    so gradcheck on log_probs passes. PyTorch's CPU kernel returns exp(log_probs) - occupancy,
+    which is only the right gradient once it has flowed back through a log_softmax; through
+    log_softmax the two agree.
+  * A sequence with no valid alignment gets a zero gradient, also without zero_infinity (PyTorch's
+    is NaN there): its loss is +inf and no direction in log_probs changes that.
+  * Arguments are checked up front: a blank or an out-of-range label inside a target is an error
+    (PyTorch silently computes something), and an unbatched target may be longer than its
+    target_length (the rest is padding), as for a batched padded target.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..function import Function
+from ..grad_mode import is_grad_enabled
+from ..nn.module import Module
+from ..tensor import Tensor
+from . import kernels
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+class CTCLossFunction(Function):
+    """CTC negative log-likelihood as one autograd node.
+
+    forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)
+        log_probs: (T, N, C) or unbatched (T, C), float32 or float64.  targets: (N, S) int64 padded.
+        input_lengths, target_lengths: (N,) int64.  All already checked by ctc_loss().
+        Returns the loss: (N,) for reduction "none" (() when unbatched), else ().
+    backward(ctx, grad) -> gradient for log_probs, None for the rest.
+    """
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity):
+        unbatched = log_probs.ndim == 2
+        batched_log_probs = log_probs[:, None, :] if unbatched else log_probs
+        wants_grad = is_grad_enabled() and ctx.needs_input_grad[0]
+        negative_log_likelihood, per_sequence_grad = kernels.ctc_loss_and_grad(
+            np.ascontiguousarray(batched_log_probs), targets, input_lengths, target_lengths, blank, wants_grad
+        )
+        if zero_infinity:
+            negative_log_likelihood[np.isinf(negative_log_likelihood)] = 0.0
+        # d loss / d negative_log_likelihood[n]: "mean" divides each loss by its target length
+        # (clamped at 1 so empty targets count as length 1), then averages over the batch.
+        if reduction == "mean":
+            weight = 1.0 / (np.maximum(target_lengths, 1) * len(target_lengths))
+            loss = np.sum(negative_log_likelihood * weight)
+        elif reduction == "sum":
+            weight = np.ones(len(target_lengths))
+            loss = np.sum(negative_log_likelihood)
+        else:
+            weight = np.ones(len(target_lengths))
+            loss = negative_log_likelihood[0] if unbatched else negative_log_likelihood
+        if wants_grad:
+            ctx.save_for_backward(per_sequence_grad, weight)
+            ctx.unbatched = unbatched
+        return np.asarray(loss, dtype=log_probs.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        per_sequence_grad, weight = ctx.saved_tensors
+        # grad is () for "mean" and "sum" and (N,) (or () unbatched) for "none": either way it
+        # broadcasts against the per-sequence weights.
+        scale = (weight * np.asarray(grad, dtype=np.float64)).astype(per_sequence_grad.dtype)
+        grad_log_probs = per_sequence_grad * scale[None, :, None]
+        if ctx.unbatched:
+            grad_log_probs = grad_log_probs[:, 0, :]
+        return grad_log_probs, None, None, None, None, None, None
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist Temporal Classification loss (Graves et al., 2006), PyTorch's F.ctc_loss.
+
+    log_probs: (T, N, C) or unbatched (T, C) Tensor of log-probabilities (usually log_softmax
+        output), float32 or float64.
+    targets: padded (N, S) with S >= max(target_lengths) (entries past a target's length are
+        ignored), or concatenated (sum(target_lengths),); unbatched: (S,). Integer labels in [0, C),
+        never the blank. Tensor, numpy array or list.
+    input_lengths: (N,) ints in [0, T], how many frames of each sequence are real.
+    target_lengths: (N,) ints; unbatched: an int or a single-element sequence for both lengths.
+    blank: the blank's class index, in [0, C).
+    reduction: "none" -> (N,) per-sequence losses; "sum"; "mean" (PyTorch's rule): each loss
+        divided by its target length clamped at 1, then averaged over the batch.
+    zero_infinity: replace infinite losses (targets with no valid alignment, e.g. too long for
+        their input once the blanks between repeated labels are counted) and their gradients by 0.
+
+    Per sequence the loss is -log p(target | log_probs), p summing exp(sum_t log_probs[t, pi_t])
+    over every alignment pi that collapses to the target (merge repeats, then drop blanks). An
+    empty target gives -sum_t log_probs[t, blank]; input length 0 gives 0 for an empty target and
+    inf otherwise. The gradient is d loss / d log_probs exactly (see the module docstring for how
+    that differs from PyTorch's).
+    """
+    log_probs = log_probs if isinstance(log_probs, Tensor) else Tensor._wrap(np.asarray(log_probs))
+    frames, batch, classes, unbatched = _check_log_probs(log_probs)
+    blank = _check_blank(blank, classes)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"ctc_loss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if not isinstance(zero_infinity, (bool, np.bool_)):
+        raise TypeError(f"ctc_loss: zero_infinity must be a bool, got {type(zero_infinity).__name__}")
+    input_lengths = _check_lengths(input_lengths, "input_lengths", batch, unbatched)
+    target_lengths = _check_lengths(target_lengths, "target_lengths", batch, unbatched)
+    if np.any(input_lengths > frames):
+        n = int(np.argmax(input_lengths > frames))
+        raise ValueError(
+            f"ctc_loss: input_lengths must be at most T = {frames} (log_probs has {frames} frames), "
+            f"got {input_lengths[n]} for sequence {n}"
+        )
+    padded_targets = _padded_targets(targets, target_lengths, batch, unbatched)
+    _check_labels(padded_targets, target_lengths, classes, blank)
+    return CTCLossFunction.apply(
+        log_probs, padded_targets, input_lengths, target_lengths, blank, reduction, bool(zero_infinity)
+    )
+
+
+class CTCLoss(Module):
+    """The CTC loss as a module (PyTorch's nn.CTCLoss): CTCLoss(blank=0, reduction="mean",
+    zero_infinity=False)(log_probs, targets, input_lengths, target_lengths). See ctc_loss()."""
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__()
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"CTCLoss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        if not isinstance(blank, numbers.Integral) or isinstance(blank, (bool, np.bool_)) or blank < 0:
+            raise ValueError(f"CTCLoss: blank must be a non-negative int, got {blank!r}")
+        self.blank = int(blank)
+        self.reduction = reduction
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                        self.zero_infinity)
+
+    def extra_repr(self):
+        return f"blank={self.blank}, reduction={self.reduction!r}, zero_infinity={self.zero_infinity}"
+
+
+def _check_log_probs(log_probs):
+    """(T, N, C, unbatched) for a float32/float64 log_probs of rank 2 or 3."""
+    if log_probs.dtype not in (np.float32, np.float64):
+        raise TypeError(f"ctc_loss: log_probs must be float32 or float64, got dtype {log_probs.dtype}")
+    if log_probs.ndim == 3:
+        frames, batch, classes = log_probs.shape
+        unbatched = False
+    elif log_probs.ndim == 2:
+        (frames, classes), batch, unbatched = log_probs.shape, 1, True
+    else:
+        raise ValueError(
+            f"ctc_loss: log_probs must have shape (T, N, C) or unbatched (T, C), got shape {log_probs.shape}"
+        )
+    if classes == 0:
+        raise ValueError(f"ctc_loss: log_probs needs at least one class (the blank), got shape {log_probs.shape}")
+    if batch == 0:
+        raise ValueError(f"ctc_loss: log_probs needs a batch of at least one sequence, got shape {log_probs.shape}")
+    return frames, batch, classes, unbatched
+
+
+def _check_blank(blank, classes):
+    if not isinstance(blank, numbers.Integral) or isinstance(blank, (bool, np.bool_)):
+        raise TypeError(f"ctc_loss: blank must be an int, got {type(blank).__name__}")
+    if not 0 <= blank < classes:
+        raise ValueError(f"ctc_loss: blank must be in [0, C) = [0, {classes}), got {blank}")
+    return int(blank)
+
+
+def _integer_array(value, name):
+    """value (Tensor, ndarray, list, tuple or int) as an int64 ndarray; anything else is a TypeError."""
+    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    if array.size == 0 and array.dtype.kind == "f":
+        array = array.astype(np.int64)  # np.asarray([]) is float64, but an empty list is fine
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"ctc_loss: {name} must hold integers, got dtype {array.dtype}")
+    return array.astype(np.int64)
+
+
+def _check_lengths(lengths, name, batch, unbatched):
+    """(N,) int64 lengths, each >= 0; unbatched accepts an int, a 0-d array or one element."""
+    lengths = _integer_array(lengths, name)
+    if unbatched and lengths.ndim == 0:
+        lengths = lengths.reshape(1)
+    if lengths.shape != (batch,):
+        raise ValueError(f"ctc_loss: {name} must have shape ({batch},), one per sequence, got shape {lengths.shape}")
+    if np.any(lengths < 0):
+        n = int(np.argmax(lengths < 0))
+        raise ValueError(f"ctc_loss: {name} must be >= 0, got {lengths[n]} for sequence {n}")
+    return lengths
+
+
+def _padded_targets(targets, target_lengths, batch, unbatched):
+    """The targets as a padded (N, S) int64 array, whatever layout they came in."""
+    targets = _integer_array(targets, "targets")
+    if unbatched:
+        if targets.ndim != 1:
+            raise ValueError(f"ctc_loss: unbatched targets must have shape (S,), got shape {targets.shape}")
+        targets = targets[None, :]
+    if targets.ndim == 2:
+        if targets.shape[0] != batch:
+            raise ValueError(
+                f"ctc_loss: padded targets must have shape (N, S) with N = {batch}, got shape {targets.shape}"
+            )
+        longest = int(target_lengths.max())
+        if longest > targets.shape[1]:
+            n = int(np.argmax(target_lengths))
+            raise ValueError(
+                f"ctc_loss: target_lengths must be at most S = {targets.shape[1]} (the width of the padded "
+                f"targets), got {longest} for sequence {n}"
+            )
+        return np.ascontiguousarray(targets)
+    if targets.ndim == 1:
+        total = int(target_lengths.sum())
+        if targets.shape[0] != total:
+            raise ValueError(
+                f"ctc_loss: concatenated targets must have sum(target_lengths) = {total} labels, "
+                f"got shape {targets.shape}"
+            )
+        used = np.arange(int(target_lengths.max()))[None, :] < target_lengths[:, None]
+        padded = np.zeros(used.shape, dtype=np.int64)
+        padded[used] = targets  # row-major order of the mask is the concatenation order
+        return padded
+    raise ValueError(
+        f"ctc_loss: targets must be padded (N, S) or concatenated (sum(target_lengths),), got shape {targets.shape}"
+    )
+
+
+def _check_labels(padded_targets, target_lengths, classes, blank):
+    """Every label inside a target's length is in [0, C) and is not the blank."""
+    used = np.arange(padded_targets.shape[1])[None, :] < target_lengths[:, None]
+    bad = used & ((padded_targets < 0) | (padded_targets >= classes) | (padded_targets == blank))
+    if np.any(bad):
+        n, position = (int(i[0]) for i in np.nonzero(bad))
+        label = padded_targets[n, position]
+        reason = "the blank" if label == blank else f"outside [0, C) = [0, {classes})"
+        raise ValueError(
+            f"ctc_loss: targets must hold labels in [0, {classes}) other than the blank {blank}, "
+            f"got {label} ({reason}) in sequence {n} at position {position}"
+        )
