@@ -64,21 +64,30 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        from .tensor import Tensor
-
-        needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = is_grad_enabled() and any(needs_input_grad)
+        Tensor = _tensor_class()
+        needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+        record = is_grad_enabled() and True in needs_input_grad
         ctx = Context(needs_input_grad)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        output = cls.forward(ctx, *arrays)
+        output = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args])
         outputs = output if isinstance(output, tuple) else (output,)
-        results = tuple(Tensor._wrap(np.asarray(o), requires_grad=record) for o in outputs)
+        results = tuple([Tensor._wrap(np.asarray(o), record) for o in outputs])
         if record:
-            inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
-            node = Node(cls, ctx, inputs, [(r.shape, r.dtype) for r in results])
+            inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
+            node = Node(cls, ctx, inputs, [(r.data.shape, r.data.dtype) for r in results])
             for index, r in enumerate(results):
                 r._node, r._output_index = node, index
         return results if isinstance(output, tuple) else results[0]
+
+
+def _tensor_class():
+    """tensor.py imports this module, so Tensor is looked up on first use rather than imported."""
+    global _Tensor
+    if _Tensor is None:
+        from .tensor import Tensor as _Tensor
+    return _Tensor
+
+
+_Tensor = None
 
 
 def unbroadcast(grad, shape):
@@ -119,10 +128,14 @@ def input_gradients(node, output_grads):
         if tensor is None or not tensor.requires_grad or g is None:
             checked.append(None)
             continue
+        data = tensor.data
+        if type(g) is np.ndarray and g.shape == data.shape and g.dtype == data.dtype:
+            checked.append(g)  # the common case: nothing to un-broadcast or cast
+            continue
         g = np.asarray(g)
-        if g.ndim >= len(tensor.shape):
-            g = unbroadcast(g, tensor.shape)
-        if g.shape != tensor.shape:
+        if g.ndim >= data.ndim:
+            g = unbroadcast(g, data.shape)
+        if g.shape != data.shape:
             raise ValueError(
                 f"{name}.backward returned a gradient of shape {g.shape} for input {position}, "
                 f"whose shape is {tensor.shape}"
