@@ -14,6 +14,7 @@ so a PyTorch state dict loads into the same layer here and gives the same number
 import numpy as np
 
 from .. import ops
+from . import fused
 from ..ops import linear, sigmoid, tanh, where
 from ..tensor import Tensor
 from .layers import uniform_parameter
@@ -187,7 +188,14 @@ class GRUCell(_CellBase):
 
 class _RNNBase(Module):
     """Shared by RNN, LSTM and GRU: parameters, argument checks, and the loop over layers,
-    directions and time steps."""
+    directions and time steps.
+
+    fused: True (the default) runs each layer and direction as one op with hand-written
+    backpropagation through time (tinyseq/nn/fused.py), several times faster; False runs the
+    composed reference step by step. Both give the same numbers (tests/test_fused_recurrence.py).
+    """
+
+    fused = True
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False):
@@ -260,7 +268,12 @@ class _RNNBase(Module):
         return output, (final_states if self.mode == "LSTM" else final_states[0])
 
     def _run_direction(self, x_proj, state, weight_hh, bias_hh, active):
-        """Run the step over time. x_proj: (T, B, G*H); state: tuple of (B, H); active: (T, B) bool
+        if self.fused:
+            return self._run_direction_fused(x_proj, state, weight_hh, bias_hh, active)
+        return self._run_direction_composed(x_proj, state, weight_hh, bias_hh, active)
+
+    def _run_direction_composed(self, x_proj, state, weight_hh, bias_hh, active):
+        """The reference: run the composed step over time. x_proj: (T, B, G*H); state: tuple of (B, H); active: (T, B) bool
         or None. Past a sequence's end the state is held and the output is zero."""
         outputs = []
         for t, x_t in enumerate(x_proj.unbind(0)):
@@ -341,6 +354,10 @@ class RNN(_RNNBase):
     def _step(self, x_proj, state, weight_hh, bias_hh):
         return rnn_step(x_proj, state, weight_hh, bias_hh, self.nonlinearity)
 
+    def _run_direction_fused(self, x_proj, state, weight_hh, bias_hh, active):
+        output, h = fused.RNNSequence.apply(x_proj, state[0], weight_hh, bias_hh, active, self.nonlinearity)
+        return output, (h,)
+
 
 class LSTM(_RNNBase):
     """LSTM over a sequence (the step's equations are in lstm_step).
@@ -356,6 +373,10 @@ class LSTM(_RNNBase):
 
     def _step(self, x_proj, state, weight_hh, bias_hh):
         return lstm_step(x_proj, state, weight_hh, bias_hh)
+
+    def _run_direction_fused(self, x_proj, state, weight_hh, bias_hh, active):
+        output, h, c = fused.LSTMSequence.apply(x_proj, state[0], state[1], weight_hh, bias_hh, active)
+        return output, (h, c)
 
 
 class GRU(_RNNBase):
@@ -374,6 +395,10 @@ class GRU(_RNNBase):
 
     def _step(self, x_proj, state, weight_hh, bias_hh):
         return gru_step(x_proj, state, weight_hh, bias_hh, self.reset_after)
+
+    def _run_direction_fused(self, x_proj, state, weight_hh, bias_hh, active):
+        output, h = fused.GRUSequence.apply(x_proj, state[0], weight_hh, bias_hh, active, self.reset_after)
+        return output, (h,)
 
 
 # ---------------------------------------------------------------------------------------------
