@@ -56,8 +56,8 @@ def beam_search_decode(log_probs, input_lengths=None, beam_width=10, blank=0, to
         tuple of labels and label the one being appended; it returns a log-weight added to the
         score of the extended prefix, e.g. 0.5 * lm_log_prob(label | prefix) + 1.0 (an LM weight
         and an insertion bonus). It is called once per (prefix, label) per frame.
-    Returns, per sequence, a list of (labels, log_score) pairs, best first (a single list when
-    unbatched). Without prefix_scorer, log_score is the log of the summed probability of the
+    Returns, per sequence, a list of at most top_paths (labels, log_score) pairs, best first (a
+    single list when unbatched); labellings of probability 0 are never returned. Without prefix_scorer, log_score is the log of the summed probability of the
     alignments of that labelling the beam kept (exact when the beam never had to drop a prefix).
     """
     scores, lengths, unbatched = _check_decoder_inputs(log_probs, input_lengths, blank, "beam_search_decode")
@@ -99,10 +99,13 @@ def _prefix_beam_search(log_probs, beam_width, blank, prefix_scorer):
                     _accumulate(next_beams, extended, -math.inf, ends_blank + label_log_prob + bonus)
                 else:
                     _accumulate(next_beams, extended, -math.inf, total + label_log_prob + bonus)
-        ranked = sorted(next_beams.items(), key=lambda item: (-_log_add(*item[1]), item[0]))
+        # Prefixes of probability 0 (say, forbidden by prefix_scorer) are dropped, not kept.
+        ranked = sorted(
+            (item for item in next_beams.items() if _log_add(*item[1]) > -math.inf),
+            key=lambda item: (-_log_add(*item[1]), item[0]),
+        )
         beams = dict(ranked[:beam_width])
-    ranked = sorted(((prefix, _log_add(*split)) for prefix, split in beams.items()), key=lambda item: (-item[1], item[0]))
-    return ranked
+    return sorted(((prefix, _log_add(*split)) for prefix, split in beams.items()), key=lambda item: (-item[1], item[0]))
 
 
 def _accumulate(beams, prefix, ends_blank, ends_label):

@@ -20,6 +20,7 @@ Semantics follow torch.nn.functional.ctc_loss, with three deliberate differences
 
 import numbers
 
+import numba
 import numpy as np
 
 from ..function import Function
@@ -29,6 +30,11 @@ from ..tensor import Tensor
 from . import kernels
 
 REDUCTIONS = ("none", "mean", "sum")
+
+# Below this many recursion cells (sum over the batch of input_length * (2 * target_length + 1),
+# about 0.5 ms of work on one core) the kernel runs on one thread: starting and joining a parallel
+# region costs tens of microseconds on an idle machine and milliseconds on a busy one.
+PARALLEL_MIN_CELLS = 32_768
 
 
 class CTCLossFunction(Function):
@@ -46,7 +52,7 @@ class CTCLossFunction(Function):
         unbatched = log_probs.ndim == 2
         batched_log_probs = log_probs[:, None, :] if unbatched else log_probs
         wants_grad = is_grad_enabled() and ctx.needs_input_grad[0]
-        negative_log_likelihood, per_sequence_grad = kernels.ctc_loss_and_grad(
+        negative_log_likelihood, per_sequence_grad = _run_kernel(
             np.ascontiguousarray(batched_log_probs), targets, input_lengths, target_lengths, blank, wants_grad
         )
         if zero_infinity:
@@ -143,6 +149,19 @@ class CTCLoss(Module):
 
     def extra_repr(self):
         return f"blank={self.blank}, reduction={self.reduction!r}, zero_infinity={self.zero_infinity}"
+
+
+def _run_kernel(log_probs, targets, input_lengths, target_lengths, blank, compute_grad):
+    """kernels.ctc_loss_and_grad, on one thread when the batch is too small to pay for more."""
+    cells = int(np.sum(input_lengths * (2 * target_lengths + 1)))
+    threads = numba.get_num_threads()
+    if cells >= PARALLEL_MIN_CELLS or threads == 1:
+        return kernels.ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, compute_grad)
+    numba.set_num_threads(1)
+    try:
+        return kernels.ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, compute_grad)
+    finally:
+        numba.set_num_threads(threads)
 
 
 def _check_log_probs(log_probs):
