@@ -34,14 +34,16 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name}")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
-        else:
+        # Take the name out of the other two places only: a name reassigned within its own registry
+        # keeps its position (as in PyTorch), and no plain attribute may shadow a registered one.
+        registry = self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module) else None
+        for other in (self._parameters, self._modules, self.__dict__):
+            if other is not registry:
+                other.pop(name, None)
+        if registry is None:
             object.__setattr__(self, name, value)
+        else:
+            registry[name] = value
 
     def __getattr__(self, name):
         # Only called when normal lookup fails: parameters and submodules live in their dicts.
@@ -116,26 +118,25 @@ class Module:
 
         strict=True: the names must match exactly. Shapes must always match. Accepts numpy arrays,
         tinyseq tensors, or anything with a .numpy() method (a PyTorch tensor's .detach().numpy()).
-        Returns (missing_keys, unexpected_keys)."""
+        Everything is checked before anything is copied, so a failed load leaves the module as it was.
+        Raises ValueError where PyTorch raises RuntimeError. Returns (missing_keys, unexpected_keys)."""
         own = OrderedDict(self.named_parameters())
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
         if strict and (missing or unexpected):
-            raise KeyError(
-                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
+            raise ValueError(
+                f"load_state_dict: state_dict is missing keys {missing} and has unexpected keys {unexpected} "
                 f"(expected exactly {list(own)})"
             )
-        for name, value in state_dict.items():
-            if name not in own:
-                continue
-            array = _to_numpy(value)
-            parameter = own[name]
-            if array.shape != parameter.shape:
+        arrays = {name: _to_numpy(value) for name, value in state_dict.items() if name in own}
+        for name, array in arrays.items():
+            if array.shape != own[name].shape:
                 raise ValueError(
-                    f"load_state_dict: {name} has shape {array.shape} in the state dict, "
-                    f"but the parameter's shape is {parameter.shape}"
+                    f"load_state_dict: state_dict[{name!r}] has shape {array.shape}, "
+                    f"but the parameter's shape is {own[name].shape}"
                 )
-            parameter.data = array.astype(parameter.dtype, copy=True)
+        for name, array in arrays.items():
+            own[name].data = array.astype(own[name].dtype, copy=True)
         return missing, unexpected
 
     def extra_repr(self):
