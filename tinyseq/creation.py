@@ -13,13 +13,14 @@ def _size(size):
 
 
 def _make(array, dtype, requires_grad):
-    return Tensor(array.astype(dtype or get_default_dtype(), copy=False), requires_grad=requires_grad)
+    return Tensor(array, requires_grad=requires_grad, dtype=dtype or get_default_dtype())
 
 
 def tensor(data, dtype=None, requires_grad=False):
     """A new leaf tensor holding a copy of data; float data takes the default dtype (float32)
     unless dtype is given; integer and bool data keep theirs."""
-    return Tensor(np.array(as_array(data, dtype), copy=True), requires_grad=requires_grad)
+    array = np.array(as_array(data, dtype), copy=True)
+    return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
 
 
 def zeros(*size, dtype=None, requires_grad=False):
@@ -31,15 +32,21 @@ def ones(*size, dtype=None, requires_grad=False):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
-    return _make(np.full(_size((size,)), fill_value, dtype=float), dtype, requires_grad)
+    """A tensor of shape size filled with fill_value; as in PyTorch, the dtype follows fill_value
+    (bool, int64, or the default float dtype) unless dtype is given."""
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dtype = np.bool_
+    elif dtype is None and isinstance(fill_value, (int, np.integer)):
+        dtype = np.int64
+    return _make(np.full(_size((size,)), fill_value), dtype, requires_grad)
 
 
 def zeros_like(other, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(other.shape, dtype=dtype or other.dtype), requires_grad=requires_grad)
+    return _make(np.zeros(other.shape), dtype or other.dtype, requires_grad)
 
 
 def ones_like(other, dtype=None, requires_grad=False):
-    return Tensor(np.ones(other.shape, dtype=dtype or other.dtype), requires_grad=requires_grad)
+    return _make(np.ones(other.shape), dtype or other.dtype, requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False):
@@ -59,4 +66,4 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     values = np.arange(start, end, step)
     if dtype is not None or values.dtype.kind == "f":
         values = values.astype(dtype or get_default_dtype())
-    return Tensor(values, requires_grad=requires_grad)
+    return Tensor(values, requires_grad=requires_grad, dtype=values.dtype)

@@ -48,6 +48,10 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __bool__(self):
+        # Without this Python falls back to __len__, and `if x > 0:` is true for any 1-element x.
+        return bool(self.data)
+
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         grad = f", grad_fn={self.grad_fn}" if self.grad_fn else (", requires_grad=True" if self.requires_grad else "")

@@ -15,7 +15,8 @@ def as_tensor(value, like=None, name="input"):
     if isinstance(value, Tensor):
         return value
     if isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_)):
-        return value
+        # A numpy scalar becomes a Python number, so np.float64(2) * x keeps x's dtype as 2.0 * x does.
+        return value.item() if isinstance(value, np.generic) else value
     if like is not None and isinstance(like, Tensor) and like.dtype.kind == "f":
         array = as_array(value, name=name)
         if array.dtype.kind == "f":

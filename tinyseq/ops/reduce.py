@@ -84,7 +84,9 @@ class Var(Function):
         count = int(np.prod([x.shape[a] for a in axes]))
         centred = x - np.mean(x, axis=axes, keepdims=True)
         ctx.save_for_backward(centred)
-        ctx.axes, ctx.keepdim, ctx.denominator = axes, keepdim, max(count - correction, 0)
+        # A Python int (not the builtin max, which this module's max op shadows): N <= correction
+        # gives inf or NaN, as in PyTorch.
+        ctx.axes, ctx.keepdim, ctx.denominator = axes, keepdim, (count - correction if count > correction else 0)
         return np.sum(centred * centred, axis=axes, keepdims=keepdim) / ctx.denominator
 
     @staticmethod

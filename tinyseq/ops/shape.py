@@ -165,9 +165,9 @@ def permute(x, *dims):
     """x with its dimensions reordered: output dimension i is input dimension dims[i]."""
     x = as_tensor(x)
     dims = _shape_args(dims)
-    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+    if len(dims) != x.ndim or sorted(normalize_dim(dims, x.ndim, "permute", "dims")) != list(range(x.ndim)):
         raise ValueError(f"permute: dims must be a permutation of range({x.ndim}), got {dims}")
-    return Permute.apply(x, tuple(d % x.ndim for d in dims))
+    return Permute.apply(x, normalize_dim(dims, x.ndim, "permute", "dims"))
 
 
 def transpose(x, dim0, dim1):
