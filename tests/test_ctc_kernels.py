@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
@@ -236,6 +237,7 @@ def batched_ctc_cases(draw, logit_scale=5.0):
     return log_probs, targets, input_lengths, blank
 
 
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="with NUMBA_DISABLE_JIT=1 there is no compiled code to compare")
 @given(batched_ctc_cases(), st.sampled_from([np.float32, np.float64]))
 def test_compiled_kernel_equals_its_plain_python_function(case, dtype):
     log_probs, targets, input_lengths, blank = case
