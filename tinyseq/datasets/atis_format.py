@@ -76,9 +76,13 @@ def _read_split(folder, strict_bio):
     token_lines, tag_lines = _read_lines(tokens_path), _read_lines(tags_path)
     label_lines = _read_lines(label_path) if label_path.is_file() else None
     if len(token_lines) != len(tag_lines):
-        raise ValueError(f"{tokens_path} has {len(token_lines)} lines but {tags_path} has {len(tag_lines)}")
+        raise ValueError(
+            f"{tokens_path} has {len(token_lines)} lines but {tags_path} has {len(tag_lines)}"
+        )
     if label_lines is not None and len(label_lines) != len(token_lines):
-        raise ValueError(f"{tokens_path} has {len(token_lines)} lines but {label_path} has {len(label_lines)}")
+        raise ValueError(
+            f"{tokens_path} has {len(token_lines)} lines but {label_path} has {len(label_lines)}"
+        )
     examples = []
     for line_index, (token_line, tag_line) in enumerate(zip(token_lines, tag_lines)):
         line_number = line_index + 1
@@ -121,7 +125,9 @@ def read_slot_folder(root, strict_bio=False):
         present = [root / name for name in candidates if (root / name).is_dir()]
         if not present:
             expected = " or ".join(f"{name}/" for name in candidates)
-            raise FileNotFoundError(f"missing folder: {root / candidates[0]} (expected {expected} in {root})")
+            raise FileNotFoundError(
+                f"missing folder: {root / candidates[0]} (expected {expected} in {root})"
+            )
         if len(present) > 1:
             raise ValueError(f"{root} has both valid/ and dev/; keep one of them")
         folders[split] = present[0]
@@ -140,7 +146,9 @@ def write_slot_folder(corpus, root):
         for index, example in enumerate(examples):
             where = f"corpus.{split}[{index}]"
             if any(token.split() != [token] for token in example.tokens):
-                raise ValueError(f"{where}: tokens must be non-empty and hold no whitespace: {example.tokens}")
+                raise ValueError(
+                    f"{where}: tokens must be non-empty and hold no whitespace: {example.tokens}"
+                )
             if not example.tokens or len(example.tokens) != len(example.tags):
                 raise ValueError(f"{where}: {len(example.tags)} tags for {len(example.tokens)} tokens")
             check_bio(example.tags, where=where)
