@@ -139,6 +139,9 @@ class RNNCell(_CellBase):
         h = rnn_step(linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh, self.nonlinearity)
         return h.reshape(-1) if unbatched else h
 
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}")
+
 
 class LSTMCell(_CellBase):
     """One LSTM step (equations in lstm_step).
@@ -179,6 +182,9 @@ class GRUCell(_CellBase):
         h = states[0] if states else _zeros(shape, x)
         h = gru_step(linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh, self.reset_after)
         return h.reshape(-1) if unbatched else h
+
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,7 +248,8 @@ class _RNNBase(Module):
         seq_len, batch = x.shape[0], x.shape[1]
         active = None if lengths is None else np.arange(seq_len)[:, None] < lengths[None, :]  # (T, B)
         finals = [[] for _ in states]
-        layer_input = x
+        # Padding never reaches the arithmetic, so NaN or inf there cannot leak into any gradient.
+        layer_input = x if active is None else where(active[:, :, None], x, 0.0)
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
                 layer_input = ops.dropout(layer_input, self.dropout, True)
@@ -312,6 +319,9 @@ class _RNNBase(Module):
             zeros = Tensor._wrap(np.zeros((layers, batch, self.hidden_size), dtype=x.dtype))
             states = (zeros,) * count
         else:
+            if isinstance(hx, (tuple, list)) != (self.mode == "LSTM"):
+                wanted = "a pair (h_0, c_0) of tensors" if self.mode == "LSTM" else "one tensor"
+                raise TypeError(f"{name}: hx must be {wanted}, got {type(hx).__name__}")
             states = tuple(hx) if self.mode == "LSTM" else (hx,)
             if len(states) != count:
                 raise ValueError(f"{name}: hx must be a pair (h_0, c_0), got {len(states)} tensor(s)")
@@ -396,6 +406,9 @@ class GRU(_RNNBase):
     def _step(self, x_proj, state, weight_hh, bias_hh):
         return gru_step(x_proj, state, weight_hh, bias_hh, self.reset_after)
 
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+
     def _run_direction_fused(self, x_proj, state, weight_hh, bias_hh, active):
         output, h = fused.GRUSequence.apply(x_proj, state[0], weight_hh, bias_hh, active, self.reset_after)
         return output, (h,)
@@ -442,7 +455,7 @@ def _check_lengths(lengths, seq_len, batch, owner):
             raise TypeError(f"{owner}: lengths must be integers, got dtype {lengths.dtype}")
     if lengths.min() < 1 or lengths.max() > seq_len:
         raise ValueError(
-            f"{owner}: every length must be in [1, {seq_len}] (the input's seq_len), got values from "
+            f"{owner}: lengths must each be in [1, {seq_len}] (the input's seq_len), got values from "
             f"{lengths.min()} to {lengths.max()}"
         )
     return lengths.astype(np.int64)
