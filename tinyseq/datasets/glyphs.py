@@ -2,8 +2,9 @@
 
 This is the data behind demos/ctc_recognition.py. A label string of digits and a few capital
 letters is drawn from a small built-in 5x7 bitmap font onto an image of fixed height, with random
-character widths (horizontal stretch), gaps (which may be zero, so glyphs touch), slant (shear),
-stroke thickness, vertical jitter, ink level and noise. The image is read column by column, left to
+character widths (horizontal stretch), gaps, slant (shear), stroke thickness, vertical jitter, ink
+level and noise. Slant makes neighbouring glyphs share columns, and a bold stroke can close a
+one-column gap, so a frame often holds parts of two characters. The image is read column by column, left to
 right, as a sequence of frames: a line of width W becomes frames of shape (W, height). The only
 target is the label string, so how many frames each character spans, and where it starts, is
 exactly what CTC has to work out.
@@ -29,7 +30,7 @@ NUM_CLASSES = len(ALPHABET) + 1
 
 # The font: one 5-column, 7-row bitmap per character, '#' for ink.
 _FONT_ART = {
-    "0": (".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."),
+    "0": (".###.", "#...#", "#...#", "#...#", "#...#", "#...#", ".###."),
     "1": ("..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."),
     "2": (".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"),
     "3": ("#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."),
@@ -39,7 +40,7 @@ _FONT_ART = {
     "7": ("#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."),
     "8": (".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."),
     "9": (".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."),
-    "A": (".###.", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"),
+    "A": ("..#..", ".#.#.", "#...#", "#...#", "#####", "#...#", "#...#"),
     "C": (".###.", "#...#", "#....", "#....", "#....", "#...#", ".###."),
     "E": ("#####", "#....", "#....", "####.", "#....", "#....", "#####"),
     "H": ("#...#", "#...#", "#...#", "#####", "#...#", "#...#", "#...#"),
@@ -54,14 +55,15 @@ FONT = {
 }
 
 # The ranges every random choice is drawn from; the demo's task difficulty lives here.
-WIDTH_SCALE = (1.0, 1.8)  # glyph width = 5 * scale columns; >= 1 so no font column is skipped
+WIDTH_SCALE = (1.2, 1.8)  # glyph width = 5 * scale columns; >= 1 so no font column is skipped
 HEIGHT_SCALE = (1.5, 2.0)  # glyph height = 7 * scale rows, drawn once per line
 HEIGHT_JITTER = 0.08  # each glyph's height varies by this fraction around the line's
-GAP = (0, 2)  # blank columns before each glyph after the first, inclusive; 0 makes glyphs touch
-SLANT = (-0.3, 0.3)  # horizontal shift per row, drawn once per line (italic either way)
+GAP = (1, 2)  # columns between neighbouring glyph boxes, inclusive (slant still makes columns overlap)
+SLANT = (-0.25, 0.25)  # horizontal shift per row, drawn once per line (italic either way)
 VERTICAL_JITTER = 1.5  # each glyph's top moves up to this many rows from the line's baseline
-NOISE_STD = (0.05, 0.25)  # Gaussian pixel noise, drawn once per line
+NOISE_STD = (0.05, 0.2)  # Gaussian pixel noise, drawn once per line
 INK = (0.6, 1.0)  # ink intensity, drawn once per line
+BOLD_PROBABILITY = 0.5  # chance that a line's strokes are thickened by one column
 SPECKLE_RATE = 0.01  # fraction of pixels replaced by random speckles
 MARGIN = (1, 3)  # blank columns at each end of the line, inclusive
 _SUPERSAMPLE = 2  # subpixels per pixel side, so strokes get grey anti-aliased edges
@@ -93,7 +95,8 @@ def render_text(text, rng, height=18):
     and height scale, shifted by its gap and vertical jitter, and sheared by the line's slant
     (x_canvas = x_glyph + slant * (row_centre - y)). Pixels are sampled at 2x2 subpixels, the
     strokes optionally thickened by one column, then ink level, noise and speckles are applied and
-    the result clipped to [0, 1]. Every column of width >= 5 per glyph is kept, so W >= 5 * len(text).
+    the result clipped to [0, 1]. Each glyph box is at least 5 * WIDTH_SCALE[0] columns wide and
+    boxes are GAP[0] or more columns apart, so W >= len(text) * (5 * WIDTH_SCALE[0] + GAP[0]).
 
     rng: a numpy Generator; the same generator state gives the same image.
     """
@@ -105,7 +108,7 @@ def render_text(text, rng, height=18):
 
     line_height_scale = rng.uniform(*HEIGHT_SCALE)
     slant = rng.uniform(*SLANT)
-    thick = rng.random() < 0.5
+    bold = rng.random() < BOLD_PROBABILITY
     ink = rng.uniform(*INK)
     noise_std = rng.uniform(*NOISE_STD)
 
@@ -128,21 +131,24 @@ def render_text(text, rng, height=18):
     tops = np.clip(tops, 0.0, height - glyph_heights)
 
     sub = _SUPERSAMPLE
-    y = (np.arange(height * sub) + 0.5) / sub
-    x = (np.arange(width * sub) + 0.5) / sub
-    grid_y, grid_x = np.meshgrid(y, x, indexing="ij")
     canvas = np.zeros((height * sub, width * sub), dtype=np.float32)
-    for char, left, top, x_scale, y_scale in zip(text, lefts, tops, width_scales, height_scales):
+    subpixel_rows = (np.arange(height * sub) + 0.5)[:, None] / sub
+    for char, left, top, x_scale, y_scale, glyph_width in zip(text, lefts, tops, width_scales, height_scales,
+                                                              glyph_widths):
+        # Only the columns the sheared glyph can reach: its box widened by the overhang.
+        first = max(int(np.floor(left - overhang)), 0) * sub
+        last = min(int(np.ceil(left + glyph_width + overhang)), width) * sub
+        subpixel_columns = (np.arange(first, last) + 0.5)[None, :] / sub
         centre_row = top + GLYPH_ROWS * y_scale / 2
-        glyph_x = (grid_x - left - slant * (centre_row - grid_y)) / x_scale
-        glyph_y = (grid_y - top) / y_scale
+        glyph_x = (subpixel_columns - left - slant * (centre_row - subpixel_rows)) / x_scale
+        glyph_y = np.broadcast_to((subpixel_rows - top) / y_scale, glyph_x.shape)
         inside = (glyph_x >= 0) & (glyph_x < GLYPH_COLUMNS) & (glyph_y >= 0) & (glyph_y < GLYPH_ROWS)
-        column = np.clip(glyph_x.astype(np.int64), 0, GLYPH_COLUMNS - 1)
-        row = np.clip(glyph_y.astype(np.int64), 0, GLYPH_ROWS - 1)
-        canvas = np.maximum(canvas, np.where(inside, FONT[char][row, column], 0.0))
+        ink_here = np.zeros(glyph_x.shape, dtype=np.float32)
+        ink_here[inside] = FONT[char][glyph_y[inside].astype(np.int64), glyph_x[inside].astype(np.int64)]
+        canvas[:, first:last] = np.maximum(canvas[:, first:last], ink_here)
     image = canvas.reshape(height, sub, width, sub).mean(axis=(1, 3))
 
-    if thick:
+    if bold:
         image[:, 1:] = np.maximum(image[:, 1:], image[:, :-1])
     image = ink * image + rng.normal(0.0, noise_std, size=image.shape)
     speckles = rng.random(image.shape) < SPECKLE_RATE
@@ -213,7 +219,7 @@ def _check_count(name, value, minimum):
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
-def make_glyph_strings(num_train=6000, num_valid=500, num_test=1000, min_length=3, max_length=8,
+def make_glyph_strings(num_train=20000, num_valid=500, num_test=1000, min_length=3, max_length=8,
                        height=18, seed=0):
     """Generate the train, valid and test splits of the glyph-string task.
 
