@@ -1,0 +1,247 @@
+"""PyTorch is the reference: a PyTorch module's state dict loaded into the tinyseq module of the same
+configuration gives the same outputs, final states and gradients (for the input, the initial
+states and every parameter), to 1e-5 in float32 and 1e-9 in float64.
+
+Covered: RNN (tanh, relu), LSTM and GRU with every combination of num_layers, bidirectional,
+batch_first, bias, a given hx, unbatched input and lengths= (against pack_padded_sequence with
+enforce_sorted=False); dropout > 0 in eval mode; the three cells; Linear; Embedding(padding_idx).
+GRU(reset_after=False) has no PyTorch counterpart; tests/test_recurrent.py checks it against the
+equations instead.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch parity tests need torch: pip install -e '.[parity]' to enable")
+
+import tinyseq as ts  # noqa: E402
+import tinyseq.nn as nn  # noqa: E402
+
+TOLERANCE = {np.float32: 1e-5, np.float64: 1e-9}
+TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
+
+SEQ_LEN, BATCH, INPUT_SIZE, HIDDEN_SIZE = 5, 3, 4, 3
+LENGTHS = np.array([2, 5, 3])  # unsorted on purpose, and one sequence spans all SEQ_LEN steps
+
+LAYER_KINDS = [
+    ("RNN", {"nonlinearity": "tanh"}),
+    ("RNN", {"nonlinearity": "relu"}),
+    ("LSTM", {}),
+    ("GRU", {}),
+]
+INPUT_KINDS = ["batched", "lengths", "unbatched"]
+
+
+def paired_modules(torch_class, tinyseq_class, dtype, *args, **kwargs):
+    """A PyTorch module (default initialisation, seeded) and a tinyseq module holding its weights."""
+    torch.manual_seed(0)
+    reference = torch_class(*args, **kwargs).to(TORCH_DTYPE[dtype])
+    previous = ts.get_default_dtype()
+    ts.set_default_dtype(dtype)
+    try:
+        module = tinyseq_class(*args, **kwargs)
+    finally:
+        ts.set_default_dtype(previous)
+    module.load_state_dict(reference.state_dict())
+    return reference, module
+
+
+def assert_close(actual, expected, dtype, what):
+    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else expected
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, PyTorch's {expected.shape}"
+    assert actual.dtype == dtype, f"{what}: dtype {actual.dtype}, expected {np.dtype(dtype)}"
+    np.testing.assert_allclose(actual, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype], err_msg=what)
+
+
+def assert_gradients_match(module, reference, dtype):
+    torch_parameters = dict(reference.named_parameters())
+    for name, parameter in module.named_parameters():
+        assert parameter.grad is not None, f"{name} received no gradient"
+        assert_close(parameter.grad, torch_parameters[name].grad, dtype, f"gradient of {name}")
+
+
+def run_tinyseq(module, x, hx, lengths, cotangents):
+    """Forward, then backward of sum(cotangent * value) over the output and every final state."""
+    x = ts.tensor(x, dtype=x.dtype, requires_grad=True)
+    hx = [ts.tensor(state, dtype=state.dtype, requires_grad=True) for state in hx]
+    hx_argument = None if not hx else (tuple(hx) if len(hx) == 2 else hx[0])
+    output, final = module(x, hx_argument, lengths=lengths)
+    finals = list(final) if isinstance(final, tuple) else [final]
+    loss = sum((value * ts.tensor(c, dtype=c.dtype)).sum() for value, c in zip([output, *finals], cotangents))
+    loss.backward()
+    return output, finals, x, hx
+
+
+def run_torch(reference, x, hx, lengths, cotangents, batch_first):
+    x = torch.tensor(x, requires_grad=True)
+    hx = [torch.tensor(state, requires_grad=True) for state in hx]
+    hx_argument = None if not hx else (tuple(hx) if len(hx) == 2 else hx[0])
+    if lengths is None:
+        output, final = reference(x, hx_argument)
+    else:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            x, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False
+        )
+        packed_output, final = reference(packed, hx_argument)
+        output, _ = torch.nn.utils.rnn.pad_packed_sequence(
+            packed_output, batch_first=batch_first, total_length=x.shape[1 if batch_first else 0]
+        )
+    finals = list(final) if isinstance(final, tuple) else [final]
+    loss = sum((value * torch.tensor(c)).sum() for value, c in zip([output, *finals], cotangents))
+    loss.backward()
+    return output, finals, x, hx
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("input_kind", INPUT_KINDS)
+@pytest.mark.parametrize("hx_given", [False, True], ids=["zero_hx", "hx_given"])
+@pytest.mark.parametrize(
+    "num_layers,bidirectional,batch_first,bias",
+    list(itertools.product([1, 2], [False, True], [False, True], [True, False])),
+)
+@pytest.mark.parametrize("mode,options", LAYER_KINDS, ids=["RNN_tanh", "RNN_relu", "LSTM", "GRU"])
+def test_layer_matches_pytorch(
+    mode, options, num_layers, bidirectional, batch_first, bias, hx_given, input_kind, dtype
+):
+    kwargs = dict(num_layers=num_layers, bias=bias, batch_first=batch_first, bidirectional=bidirectional, **options)
+    reference, module = paired_modules(
+        getattr(torch.nn, mode), getattr(nn, mode), dtype, INPUT_SIZE, HIDDEN_SIZE, **kwargs
+    )
+    assert list(module.state_dict()) == list(reference.state_dict()), "parameter names or order differ"
+
+    rng = np.random.default_rng(1)
+    directions = 2 if bidirectional else 1
+    unbatched = input_kind == "unbatched"
+    if unbatched:
+        x_shape, state_shape = (SEQ_LEN, INPUT_SIZE), (num_layers * directions, HIDDEN_SIZE)
+    else:
+        x_shape = (BATCH, SEQ_LEN, INPUT_SIZE) if batch_first else (SEQ_LEN, BATCH, INPUT_SIZE)
+        state_shape = (num_layers * directions, BATCH, HIDDEN_SIZE)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    state_count = 2 if mode == "LSTM" else 1
+    hx = [rng.standard_normal(state_shape).astype(dtype) for _ in range(state_count)] if hx_given else []
+    lengths = LENGTHS if input_kind == "lengths" else None
+    output_shape = x_shape[:-1] + (directions * HIDDEN_SIZE,)
+    cotangents = [rng.standard_normal(output_shape).astype(dtype)]
+    cotangents += [rng.standard_normal(state_shape).astype(dtype) for _ in range(state_count)]
+
+    output, finals, x_ts, hx_ts = run_tinyseq(module, x, hx, lengths, cotangents)
+    torch_output, torch_finals, x_torch, hx_torch = run_torch(reference, x, hx, lengths, cotangents, batch_first)
+
+    assert_close(output.data, torch_output, dtype, "output")
+    for index, (state, torch_state) in enumerate(zip(finals, torch_finals)):
+        assert_close(state.data, torch_state, dtype, ["h_n", "c_n"][index])
+    assert_close(x_ts.grad, x_torch.grad, dtype, "gradient of the input")
+    for index, (state, torch_state) in enumerate(zip(hx_ts, hx_torch)):
+        assert_close(state.grad, torch_state.grad, dtype, f"gradient of {['h_0', 'c_0'][index]}")
+    assert_gradients_match(module, reference, dtype)
+
+
+@pytest.mark.parametrize("mode,options", LAYER_KINDS, ids=["RNN_tanh", "RNN_relu", "LSTM", "GRU"])
+def test_layer_with_dropout_in_eval_mode_matches_pytorch(mode, options):
+    """Dropout between layers is off in eval mode, in both frameworks."""
+    reference, module = paired_modules(
+        getattr(torch.nn, mode), getattr(nn, mode), np.float64, INPUT_SIZE, HIDDEN_SIZE,
+        num_layers=3, dropout=0.5, **options,
+    )
+    reference.eval()
+    module.eval()
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((SEQ_LEN, BATCH, INPUT_SIZE))
+    state_count = 2 if mode == "LSTM" else 1
+    cotangents = [rng.standard_normal((SEQ_LEN, BATCH, HIDDEN_SIZE))]
+    cotangents += [rng.standard_normal((3, BATCH, HIDDEN_SIZE)) for _ in range(state_count)]
+    output, finals, x_ts, _ = run_tinyseq(module, x, [], None, cotangents)
+    torch_output, torch_finals, x_torch, _ = run_torch(reference, x, [], None, cotangents, False)
+    assert_close(output.data, torch_output, np.float64, "output")
+    for state, torch_state in zip(finals, torch_finals):
+        assert_close(state.data, torch_state, np.float64, "final state")
+    assert_close(x_ts.grad, x_torch.grad, np.float64, "gradient of the input")
+    assert_gradients_match(module, reference, np.float64)
+
+
+CELL_KINDS = [
+    ("RNNCell", {"nonlinearity": "tanh"}),
+    ("RNNCell", {"nonlinearity": "relu"}),
+    ("LSTMCell", {}),
+    ("GRUCell", {}),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("unbatched", [False, True], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("hx_given", [False, True], ids=["zero_hx", "hx_given"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("cell,options", CELL_KINDS, ids=["RNNCell_tanh", "RNNCell_relu", "LSTMCell", "GRUCell"])
+def test_cell_matches_pytorch(cell, options, bias, hx_given, unbatched, dtype):
+    reference, module = paired_modules(getattr(torch.nn, cell), getattr(nn, cell), dtype, INPUT_SIZE, HIDDEN_SIZE,
+                                       bias=bias, **options)
+    assert list(module.state_dict()) == list(reference.state_dict()), "parameter names or order differ"
+    rng = np.random.default_rng(3)
+    batch_shape = () if unbatched else (BATCH,)
+    x = rng.standard_normal(batch_shape + (INPUT_SIZE,)).astype(dtype)
+    state_count = 2 if cell == "LSTMCell" else 1
+    hx = [rng.standard_normal(batch_shape + (HIDDEN_SIZE,)).astype(dtype) for _ in range(state_count)]
+    hx = hx if hx_given else []
+    cotangents = [rng.standard_normal(batch_shape + (HIDDEN_SIZE,)).astype(dtype) for _ in range(state_count)]
+
+    x_ts, x_torch = ts.tensor(x, dtype=x.dtype, requires_grad=True), torch.tensor(x, requires_grad=True)
+    hx_ts = [ts.tensor(h, dtype=h.dtype, requires_grad=True) for h in hx]
+    hx_torch = [torch.tensor(h, requires_grad=True) for h in hx]
+    argument = lambda states: None if not states else (tuple(states) if len(states) == 2 else states[0])  # noqa: E731
+    new = module(x_ts, argument(hx_ts))
+    torch_new = reference(x_torch, argument(hx_torch))
+    new = list(new) if isinstance(new, tuple) else [new]
+    torch_new = list(torch_new) if isinstance(torch_new, tuple) else [torch_new]
+    sum((value * ts.tensor(c, dtype=c.dtype)).sum() for value, c in zip(new, cotangents)).backward()
+    sum((value * torch.tensor(c)).sum() for value, c in zip(torch_new, cotangents)).backward()
+
+    for index, (value, torch_value) in enumerate(zip(new, torch_new)):
+        assert_close(value.data, torch_value, dtype, ["h'", "c'"][index])
+    assert_close(x_ts.grad, x_torch.grad, dtype, "gradient of the input")
+    for state, torch_state in zip(hx_ts, hx_torch):
+        assert_close(state.grad, torch_state.grad, dtype, "gradient of the initial state")
+    assert_gradients_match(module, reference, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("input_shape", [(4,), (3, 4), (2, 3, 4)])
+def test_linear_matches_pytorch(input_shape, bias, dtype):
+    reference, module = paired_modules(torch.nn.Linear, nn.Linear, dtype, 4, 5, bias=bias)
+    assert list(module.state_dict()) == list(reference.state_dict())
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(input_shape).astype(dtype)
+    cotangent = rng.standard_normal(input_shape[:-1] + (5,)).astype(dtype)
+    x_ts, x_torch = ts.tensor(x, dtype=x.dtype, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, torch_y = module(x_ts), reference(x_torch)
+    (y * ts.tensor(cotangent, dtype=cotangent.dtype)).sum().backward()
+    (torch_y * torch.tensor(cotangent)).sum().backward()
+    assert_close(y.data, torch_y, dtype, "output")
+    assert_close(x_ts.grad, x_torch.grad, dtype, "gradient of the input")
+    assert_gradients_match(module, reference, dtype)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0, 3, -1])
+def test_embedding_matches_pytorch(padding_idx):
+    """Repeated indices accumulate their gradients; the padding row gets none."""
+    reference, module = paired_modules(torch.nn.Embedding, nn.Embedding, np.float64, 5, 3, padding_idx=padding_idx)
+    assert module.padding_idx == reference.padding_idx
+    np.testing.assert_array_equal(module.weight.data, reference.weight.detach().numpy())
+    indices = np.array([[0, 3, 3, 1], [4, 0, 2, 3]])
+    cotangent = np.random.default_rng(5).standard_normal((2, 4, 3))
+    y, torch_y = module(ts.tensor(indices)), reference(torch.tensor(indices))
+    (y * ts.tensor(cotangent, dtype=cotangent.dtype)).sum().backward()
+    (torch_y * torch.tensor(cotangent)).sum().backward()
+    assert_close(y.data, torch_y, np.float64, "output")
+    assert_gradients_match(module, reference, np.float64)
+
+
+def test_embedding_padding_row_starts_at_zero_like_pytorch():
+    torch.manual_seed(0)
+    reference = torch.nn.Embedding(6, 4, padding_idx=2)
+    module = nn.Embedding(6, 4, padding_idx=2)
+    np.testing.assert_array_equal(module.weight.data[2], reference.weight.detach().numpy()[2])
+    np.testing.assert_array_equal(module.weight.data[2], np.zeros(4))
