@@ -26,7 +26,10 @@ def get_default_dtype():
 def as_array(data, dtype=None, name="data"):
     """Convert user data to an ndarray: float data takes the default dtype unless dtype is given,
     integer and bool data keep theirs; object, string and complex data are refused."""
-    array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+    try:
+        array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as error:  # ragged nested lists, unconvertible values
+        raise type(error)(f"{name}: cannot make an array of numbers from {type(data).__name__} data: {error}") from None
     if array.dtype.kind not in "fiub":
         raise TypeError(
             f"{name}: expected numeric or bool data, got an array of dtype {array.dtype} "

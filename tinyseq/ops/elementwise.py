@@ -289,8 +289,8 @@ def mul(a, b):
 
 
 def div(a, b):
-    """a / b, broadcasting."""
-    return Div.apply(*operands(a, b, "div"))
+    """a / b, broadcasting; integers divide as floats of the default dtype (true division)."""
+    return Div.apply(*operands(a, b, "div", true_division=True))
 
 
 def pow(a, b):

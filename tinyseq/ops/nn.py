@@ -213,6 +213,9 @@ def embedding(input, weight, padding_idx=None):
         raise ValueError(
             f"embedding: indices must be in [0, {weight.shape[0]}), got values from {indices.min()} to {indices.max()}"
         )
+    num_embeddings = weight.shape[0]
+    if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"embedding: padding_idx must be in [{-num_embeddings}, {num_embeddings}), got {padding_idx}")
     return Embedding.apply(weight, indices, padding_idx)
 
 
