@@ -142,3 +142,10 @@ def test_write_rejects_bad_examples_before_writing(tmp_path):
     with pytest.raises(ValueError, match=r"corpus\.train\[0\]: 1 tags for 2 tokens"):
         write_slot_folder(mismatched, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_byte_order_mark_and_windows_line_ends_are_tolerated(folder):
+    for name in ("seq.in", "seq.out"):
+        path = folder / "valid" / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    assert read_slot_folder(folder).valid[0].tokens[:2] == ("flights", "from")

@@ -62,7 +62,7 @@ def check_bio(tags, strict=True, where="tags"):
 
 def _read_lines(path):
     """The lines of a UTF-8 text file with trailing whitespace removed; a final newline is fine."""
-    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip() for line in lines]
