@@ -141,8 +141,17 @@ def test_cell_hx_of_the_wrong_shape_is_refused(mode):
 
 
 def test_lstm_cell_hx_must_be_a_pair():
-    with pytest.raises(ValueError, match=r"LSTMCell: hx must be a pair \(h, c\), got 1 tensor\(s\)"):
-        nn.LSTMCell(2, 3)(ts.zeros(4, 2), ts.zeros(4, 3))
+    cell = nn.LSTMCell(2, 3)
+    with pytest.raises(TypeError, match=r"LSTMCell: hx must be a pair \(h, c\) of tensors, got Tensor"):
+        cell(ts.zeros(4, 2), ts.zeros(4, 3))
+    with pytest.raises(ValueError, match=r"LSTMCell: hx must be a pair \(h, c\), got 3 tensor\(s\)"):
+        cell(ts.zeros(4, 2), (ts.zeros(4, 3),) * 3)
+
+
+@pytest.mark.parametrize("mode", ["RNNCell", "GRUCell"])
+def test_rnn_and_gru_cell_hx_must_be_one_tensor(mode):
+    with pytest.raises(TypeError, match=rf"{mode}: hx must be one tensor, got tuple"):
+        getattr(nn, mode)(2, 3)(ts.zeros(4, 2), (ts.zeros(4, 3), ts.zeros(4, 3)))
 
 
 # ---------------------------------------------------------------------------------------------

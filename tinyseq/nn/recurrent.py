@@ -90,7 +90,7 @@ class _CellBase(Module):
         super().__init__()
         _check_positive("input_size", input_size, type(self).__name__)
         _check_positive("hidden_size", hidden_size, type(self).__name__)
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
         gates, bound = _GATES[mode], 1.0 / np.sqrt(hidden_size)
         self.weight_ih = uniform_parameter((gates * hidden_size, input_size), bound)
         self.weight_hh = uniform_parameter((gates * hidden_size, hidden_size), bound)
@@ -107,6 +107,9 @@ class _CellBase(Module):
         unbatched = x.ndim == 1
         x = x.reshape(1, -1) if unbatched else x
         expected = (x.shape[0], self.hidden_size)
+        if hx is not None and isinstance(hx, (tuple, list)) != (self.mode == "LSTM"):
+            wanted = "a pair (h, c) of tensors" if self.mode == "LSTM" else "one tensor"
+            raise TypeError(f"{name}: hx must be {wanted}, got {type(hx).__name__}")
         states = [] if hx is None else (list(hx) if isinstance(hx, (tuple, list)) else [hx])
         checked = []
         for position, state in enumerate(states):
