@@ -83,10 +83,30 @@ def test_nested_names_are_dotted_paths():
     assert [name for name, _ in model.named_modules()] == ["", "0", "1", "1.0", "1.1"]
 
 
-def test_a_shared_parameter_is_listed_once_under_its_first_name():
-    model = nn.Sequential(nn.Embedding(5, 3), nn.Linear(3, 5, bias=False))
-    model[1].weight = model[0].weight  # weight tying
+def tied_model():
+    """An embedding and an output layer sharing one weight (weight tying), the output layer used twice."""
+    embedding, output = nn.Embedding(5, 3), nn.Linear(3, 5, bias=False)
+    output.weight = embedding.weight
+    return nn.Sequential(embedding, output, output)
+
+
+def test_a_shared_parameter_or_module_is_listed_once_under_its_first_name():
+    # PyTorch's named_parameters() and named_modules() give the same lists for the same model.
+    model = tied_model()
     assert [name for name, _ in model.named_parameters()] == ["0.weight"]
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1"]
+    assert [name for name, _ in model.named_parameters(remove_duplicate=False)] == ["0.weight", "1.weight", "2.weight"]
+
+
+def test_a_shared_parameter_is_in_the_state_dict_under_every_name():
+    # As in PyTorch, so that tied checkpoints load both ways with strict=True.
+    model = tied_model()
+    state = model.state_dict()
+    assert list(state) == ["0.weight", "1.weight", "2.weight"]
+    state = {name: np.full((5, 3), 7.0) for name in state}
+    assert model.load_state_dict(state) == ([], [])
+    assert model[1].weight is model[0].weight
+    np.testing.assert_array_equal(model[0].weight.data, np.full((5, 3), 7.0))
 
 
 def test_reassigning_a_parameter_keeps_its_position():

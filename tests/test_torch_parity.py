@@ -245,3 +245,22 @@ def test_embedding_padding_row_starts_at_zero_like_pytorch():
     module = nn.Embedding(6, 4, padding_idx=2)
     np.testing.assert_array_equal(module.weight.data[2], reference.weight.detach().numpy()[2])
     np.testing.assert_array_equal(module.weight.data[2], np.zeros(4))
+
+
+def test_tied_weights_checkpoint_moves_both_ways():
+    """PyTorch's state dict lists a tied weight under every name; so does tinyseq's, and each loads
+    the other's with strict=True."""
+
+    def tied(library):
+        embedding, output = library.Embedding(5, 3), library.Linear(3, 5, bias=False)
+        output.weight = embedding.weight
+        return library.Sequential(embedding, output)
+
+    torch.manual_seed(0)
+    reference, module = tied(torch.nn), tied(nn)
+    assert list(module.state_dict()) == list(reference.state_dict())
+    module.load_state_dict(reference.state_dict())
+    np.testing.assert_array_equal(module[1].weight.data, reference[1].weight.detach().numpy())
+    module.load_state_dict({name: np.ones_like(value) for name, value in module.state_dict().items()})
+    reference.load_state_dict({name: torch.tensor(value) for name, value in module.state_dict().items()})
+    np.testing.assert_array_equal(reference[0].weight.detach().numpy(), np.ones((5, 3)))

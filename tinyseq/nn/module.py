@@ -36,7 +36,9 @@ class Module:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name}")
         # Take the name out of the other two places only: a name reassigned within its own registry
         # keeps its position (as in PyTorch), and no plain attribute may shadow a registered one.
-        registry = self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module) else None
+        registry = None
+        if isinstance(value, (Parameter, Module)):
+            registry = self._parameters if isinstance(value, Parameter) else self._modules
         for other in (self._parameters, self._modules, self.__dict__):
             if other is not registry:
                 other.pop(name, None)
@@ -67,11 +69,16 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def named_modules(self, prefix=""):
-        """(name, module) for this module and every module below it, depth first."""
+    def named_modules(self, prefix="", remove_duplicate=True, _seen=None):
+        """(name, module) for this module and every module below it, depth first; a module reached
+        twice is listed once, under its first name, unless remove_duplicate=False."""
+        seen = set() if _seen is None else _seen
+        if remove_duplicate and id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, remove_duplicate, seen)
 
     def modules(self):
         return (module for _, module in self.named_modules())
@@ -79,13 +86,13 @@ class Module:
     def children(self):
         return iter(self._modules.values())
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix="", remove_duplicate=True):
         """(dotted name, parameter) pairs: own parameters first, then each submodule's; a parameter
-        shared by two modules is listed once, under its first name."""
+        shared by two modules is listed once, under its first name, unless remove_duplicate=False."""
         seen = set()
-        for module_name, module in self.named_modules(prefix):
+        for module_name, module in self.named_modules(prefix, remove_duplicate):
             for name, parameter in module._parameters.items():
-                if id(parameter) not in seen:
+                if not (remove_duplicate and id(parameter) in seen):
                     seen.add(id(parameter))
                     yield (f"{module_name}.{name}" if module_name else name), parameter
 
@@ -110,8 +117,10 @@ class Module:
                 parameter.grad[...] = 0
 
     def state_dict(self):
-        """{dotted name: a copy of the parameter's array}, in named_parameters() order."""
-        return OrderedDict((name, parameter.data.copy()) for name, parameter in self.named_parameters())
+        """{dotted name: a copy of the parameter's array}, in named_parameters() order. As in PyTorch,
+        a shared (tied) parameter appears under every name it has."""
+        named = self.named_parameters(remove_duplicate=False)
+        return OrderedDict((name, parameter.data.copy()) for name, parameter in named)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays into the parameters of the same names, cast to each parameter's dtype.
@@ -120,7 +129,7 @@ class Module:
         tinyseq tensors, or anything with a .numpy() method (a PyTorch tensor's .detach().numpy()).
         Everything is checked before anything is copied, so a failed load leaves the module as it was.
         Raises ValueError where PyTorch raises RuntimeError. Returns (missing_keys, unexpected_keys)."""
-        own = OrderedDict(self.named_parameters())
+        own = OrderedDict(self.named_parameters(remove_duplicate=False))
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
         if strict and (missing or unexpected):
