@@ -5,12 +5,13 @@
     import tinyseq.nn.functional as F
 """
 
-from . import ops
+from . import nn, ctc, data, metrics, ops, optim  # nn before ctc: CTCLoss is an nn.Module
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .dtype import get_default_dtype, set_default_dtype
 from .function import Context, Function
 from .grad_mode import is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
+from .io import load, save
 from .ops import *  # noqa: F401,F403  (every public op: ts.exp, ts.concat, ts.where, ...)
 from .rng import manual_seed
 from .tensor import Tensor

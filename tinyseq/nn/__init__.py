@@ -1,6 +1,7 @@
 """Layers and their building blocks (PyTorch's torch.nn, in miniature)."""
 
-from . import functional
+from .module import Module, ModuleList, Parameter  # first: ctc/loss.py builds CTCLoss on Module
 from .layers import Dropout, Embedding, Linear, Sequential
-from .module import Module, ModuleList, Parameter
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from . import functional, utils
+from ..ctc.loss import CTCLoss

@@ -5,7 +5,8 @@
 """
 
 from ..ops import cross_entropy, dropout, embedding, linear, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from ..ctc.loss import ctc_loss
 from ..ops.shape import pad
 
-__all__ = ["cross_entropy", "dropout", "embedding", "linear", "log_softmax", "relu", "sigmoid", "softmax",
+__all__ = ["ctc_loss", "cross_entropy", "dropout", "embedding", "linear", "log_softmax", "relu", "sigmoid", "softmax",
            "softplus", "tanh", "pad"]
