@@ -69,14 +69,19 @@ class Function:
         record = is_grad_enabled() and True in needs_input_grad
         ctx = Context(needs_input_grad)
         output = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args])
-        outputs = output if isinstance(output, tuple) else (output,)
-        results = tuple([Tensor._wrap(np.asarray(o), record) for o in outputs])
+        if not isinstance(output, tuple):  # the common case, one output, spelled out for speed
+            result = Tensor._wrap(np.asarray(output), record)
+            if record:
+                inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
+                result._node = Node(cls, ctx, inputs, ((result.data.shape, result.data.dtype),))
+            return result
+        results = tuple([Tensor._wrap(np.asarray(o), record) for o in output])
         if record:
             inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
-            node = Node(cls, ctx, inputs, [(r.data.shape, r.data.dtype) for r in results])
+            node = Node(cls, ctx, inputs, tuple([(r.data.shape, r.data.dtype) for r in results]))
             for index, r in enumerate(results):
                 r._node, r._output_index = node, index
-        return results if isinstance(output, tuple) else results[0]
+        return results
 
 
 def _tensor_class():

@@ -29,25 +29,30 @@ def operands(a, b, op_name, true_division=False):
     meeting a float tensor takes that tensor's dtype, and meeting a Python float (or divided, when
     true_division) takes the default dtype.
     """
-    a_t = as_tensor(a, like=b)
-    b_t = as_tensor(b, like=a_t)
-    try:
-        np.broadcast_shapes(np.shape(getattr(a_t, "data", a_t)), np.shape(getattr(b_t, "data", b_t)))
-    except ValueError:
-        raise ValueError(
-            f"{op_name}: shapes {np.shape(getattr(a_t, 'data', a_t))} and {np.shape(getattr(b_t, 'data', b_t))} "
-            "cannot be broadcast together"
-        ) from None
-    float_dtypes = [t.dtype for t in (a_t, b_t) if isinstance(t, Tensor) and t.dtype.kind == "f"]
+    a = as_tensor(a, like=b)
+    b = as_tensor(b, like=a)
+    a_shape = a.data.shape if isinstance(a, Tensor) else ()
+    b_shape = b.data.shape if isinstance(b, Tensor) else ()
+    if a_shape != b_shape and not broadcastable(a_shape, b_shape):
+        raise ValueError(f"{op_name}: shapes {a_shape} and {b_shape} cannot be broadcast together")
+    a_is_integer = isinstance(a, Tensor) and a.data.dtype.kind != "f"
+    b_is_integer = isinstance(b, Tensor) and b.data.dtype.kind != "f"
+    if not (a_is_integer or b_is_integer):
+        return a, b  # float tensors and Python numbers: numpy already keeps the tensor's dtype
+    float_dtypes = [t.data.dtype for t in (a, b) if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
     if float_dtypes:
-        target = np.result_type(*float_dtypes)
-    elif true_division or isinstance(a_t, float) or isinstance(b_t, float):
+        target = float_dtypes[0]
+    elif true_division or isinstance(a, float) or isinstance(b, float):
         target = get_default_dtype()
     else:
-        return a_t, b_t
-    return tuple(
-        Tensor._wrap(t.data.astype(target)) if isinstance(t, Tensor) and t.dtype.kind != "f" else t for t in (a_t, b_t)
-    )
+        return a, b
+    return tuple(Tensor._wrap(t.data.astype(target)) if isinstance(t, Tensor) and t.data.dtype.kind != "f" else t
+                 for t in (a, b))
+
+
+def broadcastable(a_shape, b_shape):
+    """numpy's rule: aligned from the last dimension, each pair of sizes is equal or has a 1."""
+    return all(m == n or m == 1 or n == 1 for m, n in zip(reversed(a_shape), reversed(b_shape)))
 
 
 def normalize_dim(dim, ndim, op_name, name="dim"):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..function import Function
-from ._args import as_tensor
+from ._args import as_tensor, broadcastable
 
 
 class MatMul(Function):
@@ -30,11 +30,11 @@ class MatMul(Function):
             grad = np.expand_dims(grad, -2)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = np.matmul(grad, np.swapaxes(b2, -1, -2))
+            grad_a = np.matmul(grad, b2.swapaxes(-1, -2))
             if a.ndim == 1:
                 grad_a = grad_a[..., 0, :]
         if ctx.needs_input_grad[1]:
-            grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad)
+            grad_b = np.matmul(a2.swapaxes(-1, -2), grad)
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -48,12 +48,7 @@ def matmul(a, b):
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_shape} and {b_shape}")
     inner_a = a_shape[-1]
     inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
-    batch_ok = True
-    try:
-        np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
-    except ValueError:
-        batch_ok = False
-    if inner_a != inner_b or not batch_ok:
+    if inner_a != inner_b or not broadcastable(a_shape[:-2], b_shape[:-2]):
         raise ValueError(
             f"matmul: shapes {a_shape} and {b_shape} do not fit: the last dimension of a ({inner_a}) must "
             f"equal the {'only' if len(b_shape) == 1 else 'second-to-last'} dimension of b ({inner_b}) "
