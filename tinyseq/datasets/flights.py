@@ -157,10 +157,12 @@ VERBS_WITH_CITY = {
         "ing": ("leaving", "departing from", "flying out of", "leaving from"),
         "rel": ("that leave", "that depart from", "which leave", "that fly out of"),
     },
+    # No "fly into": "fly" + "into denver" is also how a plain trip reads ("i want to fly into
+    # denver from boston on monday"), where ATIS calls the date a departure.
     "arrive": {
-        "base": ("arrive in", "get into", "land in", "fly into", "arrive at"),
-        "ing": ("arriving in", "getting into", "landing in", "flying into", "arriving at"),
-        "rel": ("that arrive in", "that land in", "which get into", "that fly into"),
+        "base": ("arrive in", "get into", "land in", "arrive at", "get to"),
+        "ing": ("arriving in", "getting into", "landing in", "arriving at", "getting to"),
+        "rel": ("that arrive in", "that land in", "which get into", "that get to"),
     },
 }
 VERBS_WITHOUT_CITY = {
