@@ -7,9 +7,9 @@
 Each timed call is one training step's worth of CTC: loss = ctc_loss(log_probs, ...) (reduction
 "mean", float32 log_probs from a log_softmax) and loss.backward(), through the public API with all
 of its argument checking. PyTorch gets the same thread count (torch.set_num_threads). The numpy
-baseline runs the identical log-space recursion, vectorised over the batch and the extended target
-and looping over time, so the ratio against it is what compiling the loop buys. Times are the best
-of --repeats calls, interleaved so that the three contenders see the same machine load.
+baseline runs the log-space recursion, vectorised over the batch and the extended target and
+looping over time, so the ratio against it is what compiling the loop buys. Times are the best of
+--repeats calls; the load average is printed because on a shared machine it moves the numbers.
 
 Then, in fresh processes with an empty and with a warm Numba on-disk cache, the time of the first
 ctc_loss call (compile or cache load) is measured.
@@ -129,14 +129,16 @@ def compare_speed(repeats, torch):
         with ts.no_grad():
             ours = ctc_loss(ts.tensor(log_probs), targets, input_lengths, target_lengths, reduction="none")
         np.testing.assert_allclose(ours.data, nll, rtol=1e-5)
-        best = {name: float("inf") for name in contenders}
-        for round_ in range(repeats):  # interleaved, so every contender sees the same load
-            for name, step in contenders.items():
-                if name != "numpy" or round_ < max(1, repeats // 5):  # the slow baseline needs fewer
-                    best[name] = min(best[name], best_time(step))
+        best = {}
+        for name, step in contenders.items():
+            # One contender at a time: OpenMP worker threads keep spinning for a while after a
+            # parallel call, and would slow down whichever library ran next.
+            calls = repeats if name != "numpy" else max(1, repeats // 5)  # the slow baseline needs fewer
+            best[name] = min(best_time(step) for _ in range(calls))
         rows.append(((frames, batch, classes, target_length), best))
     print(f"numba threads: {numba.get_num_threads()} ({numba.threading_layer()} layer), "
-          f"torch threads: {torch.get_num_threads() if torch else '-'}; best of {repeats} calls")
+          f"torch threads: {torch.get_num_threads() if torch else '-'}; best of {repeats} calls; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     header = f"{'T, N, C, S':>20} {'tinyseq ms':>11} {'torch ms':>9} {'numpy ms':>9} {'torch/tinyseq':>14} {'numpy/tinyseq':>14}"
     print(header)
     for size, best in rows:

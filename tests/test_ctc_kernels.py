@@ -8,6 +8,8 @@ References used here:
     loss 2.462858;
   * hand-derived identities: an empty target's loss is -sum_t log p_t(blank); the posterior
     occupancy of each frame sums to 1, so the gradient of each frame sums to -1;
+  * the textbook log-space recursion, which the fast scaled probability-space path must match
+    wherever it vouches for its result, and which must take over where it does not;
   * the kernels' own plain-Python versions (.py_func, and a NUMBA_DISABLE_JIT=1 subprocess), which
     must agree with the compiled code.
 """
@@ -237,6 +239,79 @@ def batched_ctc_cases(draw, logit_scale=5.0):
     return log_probs, targets, input_lengths, blank
 
 
+def log_space_loss_and_grad(log_probs, target, blank):
+    """One sequence through the log-space functions only (no scaled path): (nll, grad (T, C))."""
+    extended, can_skip = kernels.extended_targets_and_skips(np.array(target, dtype=np.int64), blank)
+    emissions = log_probs[:, extended].astype(np.float64)
+    log_alpha = kernels.forward_log_alpha(emissions, can_skip)
+    log_likelihood = kernels.log_likelihood_from_alpha(log_alpha)
+    grad = np.zeros(log_probs.shape)
+    if log_likelihood > -np.inf:
+        log_beta = kernels.backward_log_beta(emissions, can_skip)
+        kernels.occupancy_gradient(log_alpha, log_beta, log_likelihood, extended, grad)
+    return -log_likelihood, grad
+
+
+def scaled_path_result(log_probs, target, blank):
+    """(nll, error_bound) of the scaled probability-space path alone."""
+    extended, can_skip = kernels.extended_targets_and_skips(np.array(target, dtype=np.int64), blank)
+    used, slot = kernels.distinct_classes(extended)
+    alpha, emission, log_likelihood, underflow_error = kernels.scaled_forward(log_probs, used, slot, can_skip)
+    if log_likelihood == -np.inf:
+        return np.inf, np.inf
+    error_bound, _ = kernels.scaled_backward(alpha, emission, slot, can_skip, underflow_error)
+    return -log_likelihood, error_bound
+
+
+@st.composite
+def ordinary_sequences(draw):
+    """Longer sequences of everyday scale: log_softmax of logits in [-8, 8], targets that fit."""
+    classes = draw(st.integers(2, 12))
+    blank = draw(st.integers(0, classes - 1))
+    labels = [k for k in range(classes) if k != blank]
+    target = draw(st.lists(st.sampled_from(labels), max_size=15))
+    shortest = len(target) + sum(a == b for a, b in zip(target, target[1:]))
+    frames = draw(st.integers(max(1, shortest), 80))
+    seed = draw(st.integers(0, 2**32 - 1))
+    logits = np.random.default_rng(seed).uniform(-8, 8, size=(frames, classes))
+    return log_softmax(logits), target, blank
+
+
+@given(ordinary_sequences())
+def test_scaled_path_is_taken_on_ordinary_inputs_and_equals_log_space(case):
+    log_probs, target, blank = case
+    scaled_nll, error_bound = scaled_path_result(log_probs, target, blank)
+    assert error_bound <= kernels.UNDERFLOW_TOLERANCE
+    expected_nll, expected_grad = log_space_loss_and_grad(log_probs, target, blank)
+    assert scaled_nll == pytest.approx(expected_nll, rel=1e-12)
+    nll, grad = run_kernel(log_probs[:, None, :], [target], [len(log_probs)], [len(target)], blank)
+    assert nll[0] == scaled_nll
+    np.testing.assert_allclose(grad[:, 0], expected_grad, atol=1e-12)
+
+
+def test_scaled_path_refuses_when_a_flushed_branch_would_have_dominated():
+    # Classes (blank, 1, 2), target "1 2", three frames. Starting in "1" costs e^-750 at frame 0,
+    # which underflows next to the blank's 1, yet every other alignment must pay e^-400 twice:
+    # the true -log p is 750 (brute force), while the scaled recursion alone would say 800.
+    log_probs = np.array([[0.0, -750.0, -750.0], [-400.0, -400.0, 0.0], [0.0, -400.0, -400.0]])
+    scaled_nll, error_bound = scaled_path_result(log_probs, [1, 2], 0)
+    assert scaled_nll == pytest.approx(800.0) and error_bound > kernels.UNDERFLOW_TOLERANCE
+    expected_nll, expected_grad = brute_force_nll_and_grad(log_probs, [1, 2], 0)
+    nll, grad = run_kernel(log_probs[:, None, :], [[1, 2]], [3], [2], 0)
+    assert expected_nll == pytest.approx(750.0) and nll[0] == pytest.approx(expected_nll, rel=1e-14)
+    np.testing.assert_allclose(grad[:, 0], expected_grad, atol=1e-14)
+
+
+def test_scaled_path_gives_up_when_a_label_underflows_at_every_frame():
+    log_probs = log_softmax(np.random.default_rng(11).normal(size=(8, 4)))
+    log_probs[:, 2] -= 1e4  # e^-10000: zero in probability space, finite in log space
+    scaled_nll, _ = scaled_path_result(log_probs, [1, 2], 0)
+    assert scaled_nll == np.inf
+    nll, _ = run_kernel(log_probs[:, None, :], [[1, 2]], [8], [2], 0)
+    expected_nll, _ = log_space_loss_and_grad(log_probs, [1, 2], 0)
+    assert np.isfinite(nll[0]) and nll[0] == pytest.approx(expected_nll, rel=1e-14)
+
+
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="with NUMBA_DISABLE_JIT=1 there is no compiled code to compare")
 @given(batched_ctc_cases(), st.sampled_from([np.float32, np.float64]))
 def test_compiled_kernel_equals_its_plain_python_function(case, dtype):
@@ -248,14 +323,34 @@ def test_compiled_kernel_equals_its_plain_python_function(case, dtype):
                        kernel=kernels.ctc_loss_and_grad.py_func)
     np.testing.assert_allclose(compiled[0], plain[0], rtol=1e-13)
     np.testing.assert_allclose(compiled[1], plain[1], rtol=1e-12, atol=1e-12)
-    # The helpers the batch kernel calls, each against its own .py_func.
+    # Every function the batch kernel calls, each against its own .py_func.
     for n, target in enumerate(targets):
         target = np.array(target, dtype=np.int64)
+        sequence = log_probs[: input_lengths[n], n]
+        grad, plain_grad = np.empty(sequence.shape), np.empty(sequence.shape)
+        nll = kernels.sequence_loss_and_grad(sequence, target, blank, grad, True)
+        plain_nll = kernels.sequence_loss_and_grad.py_func(sequence, target, blank, plain_grad, True)
+        assert nll == pytest.approx(plain_nll, rel=1e-13)
+        np.testing.assert_allclose(grad, plain_grad, rtol=1e-12, atol=1e-15)
         extended, can_skip = kernels.extended_targets_and_skips(target, blank)
         plain_extended, plain_can_skip = kernels.extended_targets_and_skips.py_func(target, blank)
         np.testing.assert_array_equal(extended, plain_extended)
         np.testing.assert_array_equal(can_skip, plain_can_skip)
-        emissions = log_probs[: input_lengths[n], n][:, extended].astype(np.float64)
+        used, slot = kernels.distinct_classes(extended)
+        for compiled_part, plain_part in zip((used, slot), kernels.distinct_classes.py_func(extended)):
+            np.testing.assert_array_equal(compiled_part, plain_part)
+        if len(sequence) == 0:
+            continue
+        forward = kernels.scaled_forward(sequence, used, slot, can_skip)
+        plain_forward = kernels.scaled_forward.py_func(sequence, used, slot, can_skip)
+        for compiled_part, plain_part in zip(forward, plain_forward):
+            np.testing.assert_allclose(compiled_part, plain_part, rtol=1e-13)
+        if forward[2] > -np.inf:
+            backward = kernels.scaled_backward(forward[0], forward[1], slot, can_skip, forward[3])
+            plain_backward = kernels.scaled_backward.py_func(forward[0], forward[1], slot, can_skip, forward[3])
+            for compiled_part, plain_part in zip(backward, plain_backward):
+                np.testing.assert_allclose(compiled_part, plain_part, rtol=1e-12, atol=1e-15)
+        emissions = sequence[:, extended].astype(np.float64)
         log_alpha = kernels.forward_log_alpha(emissions, can_skip)
         log_beta = kernels.backward_log_beta(emissions, can_skip)
         np.testing.assert_allclose(log_alpha, kernels.forward_log_alpha.py_func(emissions, can_skip), rtol=1e-13)
@@ -263,7 +358,6 @@ def test_compiled_kernel_equals_its_plain_python_function(case, dtype):
         log_likelihood = kernels.log_likelihood_from_alpha(log_alpha)
         assert log_likelihood == pytest.approx(kernels.log_likelihood_from_alpha.py_func(log_alpha), rel=1e-13)
         if np.isfinite(log_likelihood):
-            grad, plain_grad = np.empty((len(emissions), log_probs.shape[2])), np.empty((len(emissions), log_probs.shape[2]))
             kernels.occupancy_gradient(log_alpha, log_beta, log_likelihood, extended, grad)
             kernels.occupancy_gradient.py_func(log_alpha, log_beta, log_likelihood, extended, plain_grad)
             np.testing.assert_allclose(grad, plain_grad, rtol=1e-12, atol=1e-15)

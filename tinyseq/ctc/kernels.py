@@ -3,6 +3,7 @@
 This file is the numerical heart of tinyseq's CTC loss (tinyseq/ctc/loss.py wraps it as an autograd
 Function). Everything here is plain Python on numpy arrays; `numba.njit` compiles it, and
 `NUMBA_DISABLE_JIT=1` runs exactly this code as ordinary Python, so a reader can step through it.
+docs/ctc.md explains the ideas at more length.
 
 The extended target. A labelling l = (l_1, ..., l_S) is aligned to T frames through the extended
 target z = (blank, l_1, blank, l_2, ..., blank, l_S, blank) of length L = 2S + 1. An alignment is a
@@ -11,7 +12,7 @@ in its state, moves one state on, or skips a blank (moves two on). The skip z_{s
 only when z_s differs from z_{s-2}: between two equal labels the blank is compulsory, otherwise
 "a a" could not be told from "a".
 
-The recursions, with y[t, k] the log-probability of class k at frame t (all in log space):
+The recursions, with y[t, k] the log-probability of class k at frame t:
 
     log_alpha[t, s] = y[t, z_s] + logsumexp(log_alpha[t-1, s], log_alpha[t-1, s-1],
                                             log_alpha[t-1, s-2] if z_s != z_{s-2})
@@ -31,14 +32,20 @@ The gradient. -log p is a function of the log-probabilities y, and
 how often the path sits in class k at frame t). That is the true derivative with respect to
 log_probs, so gradcheck on log_probs passes. PyTorch's CPU kernel instead returns
 exp(y[t, k]) - sum gamma, the gradient with respect to the logits *before* a log_softmax; the two
-agree once the gradient has flowed back through log_softmax (see docs/ctc.md).
+agree once the gradient has flowed back through log_softmax.
 
-Speed without losing log-space robustness. A log-sum-exp of three terms costs three exp and one
-log. Here every frame first subtracts the frame's largest value (shift) and exponentiates each state
-once; each new cell then needs additions and a single log. Subtracting the frame maximum can make a
-far-below-maximum term underflow to zero; a cell whose sum is below RESCUE_THRESHOLD (where that
-underflow could matter) is recomputed with an exact per-cell log-sum-exp. So no cell ever loses more
-than rounding error: the result is as robust as a plain log-space recursion (see docs/ctc.md).
+Two ways to run the recursions.
+  * Log space (forward_log_alpha, backward_log_beta): the textbook form above. It cannot underflow,
+    but every cell costs about five exp/log calls. It is the reference and the fallback.
+  * Scaled probability space (scaled_forward, scaled_backward; Graves 2012, section 7.3.1): alpha
+    and beta are kept as probabilities, each frame divided by its largest value, so a cell costs
+    a few multiply-adds and only the U <= S + 1 distinct classes of the target are exponentiated
+    per frame. Values far below their frame's maximum can underflow; scaled_backward bounds, to
+    first order, the relative error that any underflow can have caused in p and in the gradient
+    (see scaled_backward). When the bound exceeds UNDERFLOW_TOLERANCE, far below float64
+    rounding of the log-space path itself, or when a frame or p underflows outright, the sequence
+    is recomputed in log space. The result is therefore as robust as log space, and fast whenever
+    the inputs allow it, which is nearly always.
 
 Accumulation is in float64 whatever the dtype of log_probs; the gradient is written in log_probs'
 dtype.
@@ -49,10 +56,12 @@ import math
 import numba
 import numpy as np
 
-# Below this, a shifted sum may have lost terms to underflow (each exp(x - shift) is exact to
-# relative precision only above ~2.2e-308); above it, the at most 3 * 5e-324 of absolute error from
-# underflowed terms is far below float64 rounding. The gap of ~1e17 is deliberate headroom.
-RESCUE_THRESHOLD = 1e-290
+# Largest first-order bound on the relative error due to underflow that the scaled path accepts.
+UNDERFLOW_TOLERANCE = 1e-15
+# Absolute error that underflow can add to one scaled cell before its frame is normalised: the
+# exp of an emission, the product with it and the normalising division each lose at most 2.2e-308
+# (the smallest normal float64), on values of at most 3; 1e-306 covers the sum with headroom.
+UNDERFLOW_PER_CELL = 1e-306
 
 
 @numba.njit(cache=True)
@@ -73,8 +82,17 @@ def extended_targets_and_skips(target, blank):
 
 
 @numba.njit(cache=True)
+def log_sum_exp(a, b, c):
+    """log(exp(a) + exp(b) + exp(c)), exact when terms are -inf and safe for terms of any size."""
+    largest = max(a, b, c)
+    if largest == -np.inf:
+        return -np.inf
+    return largest + math.log(math.exp(a - largest) + math.exp(b - largest) + math.exp(c - largest))
+
+
+@numba.njit(cache=True)
 def forward_log_alpha(emissions, can_skip):
-    """The forward recursion.
+    """The forward recursion in log space.
 
     emissions: (T, L) float64, emissions[t, s] = log_probs[t, z_s].  can_skip: (L,) bool.
     Returns log_alpha: (T, L) float64, -inf where no path prefix reaches (t, s).
@@ -86,49 +104,18 @@ def forward_log_alpha(emissions, can_skip):
     log_alpha[0, 0] = emissions[0, 0]
     if length > 1:
         log_alpha[0, 1] = emissions[0, 1]
-    # shifted[s] = exp(log_alpha[t-1, s] - shift). States not yet reachable are never written and
-    # keep their 0, so the sums below need no bounds tests.
-    shifted = np.zeros(length)
     for t in range(1, frames):
-        # At frame t only states s <= 2t + 1 can be reached from z_0 or z_1.
-        reachable_before = min(length, 2 * t)
-        reachable_now = min(length, 2 * t + 2)
-        shift = -np.inf
-        for s in range(reachable_before):
-            shift = max(shift, log_alpha[t - 1, s])
-        if shift == -np.inf:
-            return log_alpha  # every path has died: the rest of the table stays -inf
-        for s in range(reachable_before):
-            shifted[s] = math.exp(log_alpha[t - 1, s] - shift)
-        for s in range(reachable_now):
-            total = shifted[s]
-            if s >= 1:
-                total += shifted[s - 1]
-            if can_skip[s]:
-                total += shifted[s - 2]
-            if total > RESCUE_THRESHOLD:
-                log_alpha[t, s] = emissions[t, s] + shift + math.log(total)
-                continue
-            # Rare: all incoming terms are far below this frame's maximum (or -inf).
-            incoming_max = log_alpha[t - 1, s]
-            if s >= 1:
-                incoming_max = max(incoming_max, log_alpha[t - 1, s - 1])
-            if can_skip[s]:
-                incoming_max = max(incoming_max, log_alpha[t - 1, s - 2])
-            if incoming_max == -np.inf:
-                continue
-            total = math.exp(log_alpha[t - 1, s] - incoming_max)
-            if s >= 1:
-                total += math.exp(log_alpha[t - 1, s - 1] - incoming_max)
-            if can_skip[s]:
-                total += math.exp(log_alpha[t - 1, s - 2] - incoming_max)
-            log_alpha[t, s] = emissions[t, s] + incoming_max + math.log(total)
+        for s in range(min(length, 2 * t + 2)):  # later states are out of reach from z_0 or z_1
+            stay = log_alpha[t - 1, s]
+            step = log_alpha[t - 1, s - 1] if s >= 1 else -np.inf
+            skip = log_alpha[t - 1, s - 2] if can_skip[s] else -np.inf
+            log_alpha[t, s] = emissions[t, s] + log_sum_exp(stay, step, skip)
     return log_alpha
 
 
 @numba.njit(cache=True)
 def backward_log_beta(emissions, can_skip):
-    """The backward recursion, the mirror image of forward_log_alpha.
+    """The backward recursion in log space, the mirror image of forward_log_alpha.
 
     emissions: (T, L) float64.  can_skip: (L,) bool.
     Returns log_beta: (T, L) float64, log_beta[t, s] = log P(frames t+1..T-1 | state s at frame t),
@@ -141,45 +128,12 @@ def backward_log_beta(emissions, can_skip):
     log_beta[frames - 1, length - 1] = 0.0
     if length > 1:
         log_beta[frames - 1, length - 2] = 0.0
-    # arriving[s] = emissions[t+1, s] + log_beta[t+1, s], the log-probability of the rest of the
-    # sequence given that it enters state s at frame t+1; shifted[s] = exp(arriving[s] - shift).
-    arriving = np.full(length, -np.inf)
-    shifted = np.zeros(length)
     for t in range(frames - 2, -1, -1):
-        # The end can be reached from (t, s) only if s >= L - 2(T - t).
-        live_after = max(0, length - 2 * (frames - 1 - t))
-        live_now = max(0, length - 2 * (frames - t))
-        shift = -np.inf
-        for s in range(live_after, length):
-            arriving[s] = emissions[t + 1, s] + log_beta[t + 1, s]
-            shift = max(shift, arriving[s])
-        if shift == -np.inf:
-            return log_beta  # the end is unreachable: the rest of the table stays -inf
-        for s in range(live_after, length):
-            shifted[s] = math.exp(arriving[s] - shift)
-        for s in range(live_now, length):
-            skip = s + 2 < length and can_skip[s + 2]
-            total = shifted[s]
-            if s + 1 < length:
-                total += shifted[s + 1]
-            if skip:
-                total += shifted[s + 2]
-            if total > RESCUE_THRESHOLD:
-                log_beta[t, s] = shift + math.log(total)
-                continue
-            outgoing_max = arriving[s]
-            if s + 1 < length:
-                outgoing_max = max(outgoing_max, arriving[s + 1])
-            if skip:
-                outgoing_max = max(outgoing_max, arriving[s + 2])
-            if outgoing_max == -np.inf:
-                continue
-            total = math.exp(arriving[s] - outgoing_max)
-            if s + 1 < length:
-                total += math.exp(arriving[s + 1] - outgoing_max)
-            if skip:
-                total += math.exp(arriving[s + 2] - outgoing_max)
-            log_beta[t, s] = outgoing_max + math.log(total)
+        for s in range(max(0, length - 2 * (frames - t)), length):  # earlier states cannot finish
+            stay = emissions[t + 1, s] + log_beta[t + 1, s]
+            step = emissions[t + 1, s + 1] + log_beta[t + 1, s + 1] if s + 1 < length else -np.inf
+            skip = emissions[t + 1, s + 2] + log_beta[t + 1, s + 2] if s + 2 < length and can_skip[s + 2] else -np.inf
+            log_beta[t, s] = log_sum_exp(stay, step, skip)
     return log_beta
 
 
@@ -222,6 +176,185 @@ def occupancy_gradient(log_alpha, log_beta, log_likelihood, extended, grad):
             grad[t, k] = per_class[k]
 
 
+@numba.njit(cache=True)
+def distinct_classes(extended):
+    """The classes the extended target uses, each once, and where each state's class sits among them.
+
+    Returns used (U,) int64 in order of first appearance, and slot (L,) int64 with
+    used[slot[s]] == extended[s].
+    """
+    length = extended.shape[0]
+    used = np.empty(length, dtype=np.int64)
+    slot = np.empty(length, dtype=np.int64)
+    count = 0
+    for s in range(length):
+        slot[s] = -1
+        for u in range(count):
+            if used[u] == extended[s]:
+                slot[s] = u
+                break
+        if slot[s] < 0:
+            used[count] = extended[s]
+            slot[s] = count
+            count += 1
+    return used[:count].copy(), slot
+
+
+@numba.njit(cache=True)
+def scaled_forward(log_probs, used, slot, can_skip):
+    """The forward recursion in probability space, each frame divided by its largest value.
+
+    log_probs: (T, C) one sequence's frames (T >= 1).  used, slot: from distinct_classes.
+    Returns
+      alpha: (T, L), alpha[t, s] = exp(log_alpha[t, s] - log_scale[t]) with max_s alpha[t, s] = 1,
+             for the states that can still finish (0 for the others);
+      emission: (T, U), emission[t, u] = exp(log_probs[t, used[u]] - max over u of the same);
+      log_likelihood: log p, or -inf when the scaled pass gave up (a frame or p underflowed to 0);
+      underflow_error: (T,), the absolute error one cell of alpha[t] can have picked up from
+             underflow, UNDERFLOW_PER_CELL / (frame t's largest value before division).
+    """
+    frames, length, distinct = log_probs.shape[0], slot.shape[0], used.shape[0]
+    alpha = np.zeros((frames, length))
+    emission = np.zeros((frames, distinct))
+    underflow_error = np.zeros(frames)
+    log_scale = 0.0
+    for t in range(frames):
+        # Read into the float64 table first: as plain Python, max() of a float and a numpy float32
+        # would stay float32.
+        frame_max = -np.inf
+        for u in range(distinct):
+            emission[t, u] = log_probs[t, used[u]]
+            frame_max = max(frame_max, emission[t, u])
+        if frame_max == -np.inf:
+            return alpha, emission, -np.inf, underflow_error
+        for u in range(distinct):
+            emission[t, u] = math.exp(emission[t, u] - frame_max)
+        # Live states: reachable from z_0 or z_1 (s < 2t + 2) and still able to reach the end.
+        first, last = max(0, length - 2 * (frames - t)), min(length, 2 * t + 2)
+        largest = 0.0
+        for s in range(first, last):
+            incoming = 1.0  # at frame 0, paths start in z_0 or z_1
+            if t > 0:
+                incoming = alpha[t - 1, s]
+                if s >= 1:
+                    incoming += alpha[t - 1, s - 1]
+                if can_skip[s]:
+                    incoming += alpha[t - 1, s - 2]
+            alpha[t, s] = incoming * emission[t, slot[s]]
+            largest = max(largest, alpha[t, s])
+        if not largest > 0.0:
+            return alpha, emission, -np.inf, underflow_error
+        for s in range(first, last):
+            alpha[t, s] *= 1.0 / largest
+        log_scale += frame_max + math.log(largest)
+        underflow_error[t] = UNDERFLOW_PER_CELL / largest
+    end = alpha[frames - 1, length - 1] + (alpha[frames - 1, length - 2] if length > 1 else 0.0)
+    if not end > 0.0:
+        return alpha, emission, -np.inf, underflow_error
+    return alpha, emission, log_scale + math.log(end), underflow_error
+
+
+@numba.njit(cache=True)
+def scaled_backward(alpha, emission, slot, can_skip, underflow_error):
+    """The backward recursion in probability space, the occupancies, and the underflow error bound.
+
+    alpha, emission, underflow_error: from scaled_forward.  Returns (error_bound, occupancy) with
+    occupancy: (T, U), occupancy[t, u] = sum over s with slot[s] = u of gamma[t, s], and
+    error_bound = sum_t L * (underflow_error[t] + beta's underflow error at t) / overlap[t], where
+    overlap[t] = sum_s alpha[t, s] * beta[t, s] (both frames scaled to a maximum of 1).
+
+    Why that bounds the damage: an absolute error e in alpha[t, s] changes p, relative to p, by
+    e * beta[t, s] / overlap[t] <= e / overlap[t], because the rest of the recursion is linear and
+    carries alpha[t] into p as <alpha[t], beta[t]>. Summing over the at most L cells of every frame
+    bounds the relative error in p and (as occupancies are alpha * beta / overlap) the absolute
+    error in each frame's occupancies; the argument for errors in beta is the mirror image.
+    error_bound is +inf when a frame of beta, or an overlap, underflowed to 0.
+    """
+    frames, length = alpha.shape
+    occupancy = np.zeros((frames, emission.shape[1]))
+    beta = np.zeros(length)  # beta[t, s] for the current frame, scaled to a maximum of 1
+    arriving = np.zeros(length)  # emission at t+1 of state s times beta[t+1, s]
+    beta[length - 1] = 1.0
+    if length > 1:
+        beta[length - 2] = 1.0
+    beta_error = 0.0  # the last frame's beta is exact
+    error_bound = 0.0
+    for t in range(frames - 1, -1, -1):
+        first, last = max(0, length - 2 * (frames - t)), min(length, 2 * t + 2)
+        if t < frames - 1:
+            # Frame t+1's live states end at most two past frame t's; those it lacks at the start
+            # were never written and hold beta = 0.
+            for s in range(first, min(length, last + 2)):
+                arriving[s] = emission[t + 1, slot[s]] * beta[s]
+            largest = 0.0
+            for s in range(first, last):
+                value = arriving[s]
+                if s + 1 < length:
+                    value += arriving[s + 1]
+                if s + 2 < length and can_skip[s + 2]:
+                    value += arriving[s + 2]
+                beta[s] = value
+                largest = max(largest, value)
+            if not largest > 0.0:
+                return np.inf, occupancy
+            for s in range(first, last):
+                beta[s] *= 1.0 / largest
+            beta_error = UNDERFLOW_PER_CELL / largest
+        overlap = 0.0
+        for s in range(first, last):
+            overlap += alpha[t, s] * beta[s]
+        if not overlap > 0.0:
+            return np.inf, occupancy
+        error_bound += length * (underflow_error[t] + beta_error) / overlap
+        for s in range(first, last):
+            occupancy[t, slot[s]] += alpha[t, s] * beta[s] * (1.0 / overlap)
+    return error_bound, occupancy
+
+
+@numba.njit(cache=True)
+def sequence_loss_and_grad(log_probs, target, blank, grad, compute_grad):
+    """-log p(target | log_probs) for one sequence, and its gradient written into grad.
+
+    log_probs: (T, C), the sequence's own frames.  target: (S,) int64.  grad: (T, C) (ignored when
+    compute_grad is False), filled with d(-log p)/d log_probs, zero for an impossible target.
+    Returns -log p: +inf when no alignment exists, 0 for an empty target with T = 0.
+    """
+    frames = log_probs.shape[0]
+    if compute_grad:
+        grad[:, :] = 0.0
+    # The shortest alignment has one frame per label plus a blank between each pair of equal labels.
+    shortest = target.shape[0]
+    for i in range(1, target.shape[0]):
+        if target[i] == target[i - 1]:
+            shortest += 1
+    if frames < shortest:
+        return np.inf
+    if frames == 0:
+        return 0.0
+    extended, can_skip = extended_targets_and_skips(target, blank)
+    used, slot = distinct_classes(extended)
+    alpha, emission, log_likelihood, underflow_error = scaled_forward(log_probs, used, slot, can_skip)
+    if log_likelihood > -np.inf:
+        error_bound, occupancy = scaled_backward(alpha, emission, slot, can_skip, underflow_error)
+        if error_bound <= UNDERFLOW_TOLERANCE:
+            if compute_grad:
+                for t in range(frames):
+                    for u in range(used.shape[0]):
+                        grad[t, used[u]] = -occupancy[t, u]
+            return -log_likelihood
+    # The scaled path could not vouch for its result: redo the sequence in log space.
+    emissions = np.empty((frames, extended.shape[0]))
+    for t in range(frames):
+        for s in range(extended.shape[0]):
+            emissions[t, s] = log_probs[t, extended[s]]
+    log_alpha = forward_log_alpha(emissions, can_skip)
+    log_likelihood = log_likelihood_from_alpha(log_alpha)
+    if compute_grad and log_likelihood > -np.inf:
+        log_beta = backward_log_beta(emissions, can_skip)
+        occupancy_gradient(log_alpha, log_beta, log_likelihood, extended, grad)
+    return -log_likelihood
+
+
 @numba.njit(parallel=True, cache=True)
 def ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, compute_grad):
     """Per-sequence CTC negative log-likelihood and its gradient, parallel over the batch.
@@ -238,20 +371,11 @@ def ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, 
     """
     frames, batch, classes = log_probs.shape
     negative_log_likelihood = np.empty(batch)
-    grad = np.empty((frames if compute_grad else 0, batch, classes), dtype=log_probs.dtype)
+    grad = np.zeros((frames if compute_grad else 0, batch, classes), dtype=log_probs.dtype)
     for n in numba.prange(batch):
-        extended, can_skip = extended_targets_and_skips(targets[n, : target_lengths[n]], blank)
         sequence_frames = input_lengths[n]
-        emissions = np.empty((sequence_frames, extended.shape[0]))
-        for t in range(sequence_frames):
-            for s in range(extended.shape[0]):
-                emissions[t, s] = log_probs[t, n, extended[s]]
-        log_alpha = forward_log_alpha(emissions, can_skip)
-        log_likelihood = log_likelihood_from_alpha(log_alpha)
-        negative_log_likelihood[n] = -log_likelihood
-        if compute_grad:
-            grad[:, n, :] = 0.0
-            if log_likelihood > -np.inf:
-                log_beta = backward_log_beta(emissions, can_skip)
-                occupancy_gradient(log_alpha, log_beta, log_likelihood, extended, grad[:sequence_frames, n, :])
+        negative_log_likelihood[n] = sequence_loss_and_grad(
+            log_probs[:sequence_frames, n, :], targets[n, : target_lengths[n]], blank,
+            grad[:sequence_frames, n, :], compute_grad,
+        )
     return negative_log_likelihood, grad

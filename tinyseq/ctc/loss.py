@@ -32,9 +32,9 @@ from . import kernels
 REDUCTIONS = ("none", "mean", "sum")
 
 # Below this many recursion cells (sum over the batch of input_length * (2 * target_length + 1),
-# about 0.5 ms of work on one core) the kernel runs on one thread: starting and joining a parallel
-# region costs tens of microseconds on an idle machine and milliseconds on a busy one.
-PARALLEL_MIN_CELLS = 32_768
+# about 0.3 ms of work on one core) the kernel runs on one thread: starting and joining a parallel
+# region costs tens of microseconds on an idle machine and can cost milliseconds on a busy one.
+PARALLEL_MIN_CELLS = 100_000
 
 
 class CTCLossFunction(Function):
