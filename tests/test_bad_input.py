@@ -97,7 +97,9 @@ def test_where_mismatch_names_all_three_shapes():
     (lambda: ts.ones(2, 3).reshape(4), r"reshape: cannot reshape a tensor of shape \(2, 3\) \(6 elements\) into \(4,\)"),
     (lambda: ts.ones(2, 3).sum(dim=2), r"sum: dim must be in \[-2, 2\) for a 2-d tensor, got 2"),
     (lambda: ts.ones(2, 3).permute(1, 2), r"permute: dims must be in \[-2, 2\) for a 2-d tensor, got 2"),
-    (lambda: ts.ones(2, 3).permute(0, 0), r"permute: dims must be a permutation of range\(2\), got \(0, 0\)"),
+    (lambda: ts.ones(2, 3).permute(0, 0), r"permute: dims must not repeat a dimension, got \(0, 0\)"),
+    (lambda: ts.ones(2, 3).permute(0), r"permute: dims must be a permutation of range\(2\), got \(0,\)"),
+    (lambda: ts.ones(2, 3).sum(dim=(1, -1)), r"sum: dim must not repeat a dimension, got \(1, -1\)"),
     (lambda: ts.ones(2, 3).expand(4, 3), r"expand: a tensor of shape \(2, 3\) cannot be expanded to \(4, 3\)"),
     (lambda: ts.concat([ts.ones(2, 3), ts.ones(3, 2)]), r"concat: tensor 1 has shape \(3, 2\), incompatible with tensor 0's \(2, 3\)"),
     (lambda: ts.stack([ts.ones(2), ts.ones(3)]), r"stack: tensor 1 has shape \(3,\), incompatible with tensor 0's \(2,\)"),
@@ -125,6 +127,7 @@ def test_shape_and_value_errors_name_the_op_the_expected_and_the_actual(call, me
     (lambda: ts.tensor([1, 2], requires_grad=True), "requires_grad: only floating-point tensors can require gradients, got int64"),
     (lambda: ts.to_dtype(ts.ones(2), np.int32), "to_dtype: dtype must be a floating dtype, got int32"),
     (lambda: ts.set_default_dtype(np.int64), "set_default_dtype: dtype must be float32 or float64, got int64"),
+    (lambda: ts.ones(2, 3).mean(dim=1.0), "mean: dim must be an int, a tuple of ints or None, got 1.0"),
 ])
 def test_type_errors_name_the_argument_the_expected_and_the_actual(call, message):
     with pytest.raises(TypeError, match=message):

@@ -59,10 +59,14 @@ def normalize_dim(dim, ndim, op_name, name="dim"):
     """dim (int, tuple of ints, or None for all) as a tuple of non-negative axes, checked."""
     if dim is None:
         return tuple(range(ndim))
+    if not isinstance(dim, (int, np.integer, tuple, list)):
+        raise TypeError(f"{op_name}: {name} must be an int, a tuple of ints or None, got {dim!r}")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     result = []
     for d in dims:
         if not isinstance(d, (int, np.integer)) or not -max(ndim, 1) <= d < max(ndim, 1):
             raise ValueError(f"{op_name}: {name} must be in [{-max(ndim, 1)}, {max(ndim, 1)}) for a {ndim}-d tensor, got {d}")
         result.append(int(d) % max(ndim, 1))
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op_name}: {name} must not repeat a dimension, got {dim}")
     return tuple(result)

@@ -173,7 +173,7 @@ def permute(x, *dims):
 def transpose(x, dim0, dim1):
     """x with dimensions dim0 and dim1 swapped (PyTorch's transpose, not numpy's)."""
     x = as_tensor(x)
-    a, b = normalize_dim((dim0, dim1), x.ndim, "transpose")
+    (a,), (b,) = normalize_dim(dim0, x.ndim, "transpose", "dim0"), normalize_dim(dim1, x.ndim, "transpose", "dim1")
     dims = list(range(x.ndim))
     dims[a], dims[b] = dims[b], dims[a]
     return Permute.apply(x, tuple(dims))
@@ -310,4 +310,4 @@ def pad(x, pad, value=0.0):
 def flip(x, dims):
     """x with the order of elements reversed along each of dims."""
     x = as_tensor(x)
-    return Flip.apply(x, normalize_dim(dims, x.ndim, "flip"))
+    return Flip.apply(x, normalize_dim(dims, x.ndim, "flip", "dims"))
