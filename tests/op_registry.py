@@ -501,10 +501,6 @@ def ts_apply_dropout(x, p, seed):
     return ts.dropout(x, p=p)
 
 
-def ts_apply_clamp(x, min=None, max=None):
-    return ts.clamp(x, min=min, max=max)
-
-
 # ---------------------------------------------------------------------------------------------
 # The registry
 # ---------------------------------------------------------------------------------------------
@@ -539,7 +535,7 @@ REGISTRY = [
     _unary_entry("sigmoid", lambda x: 1 / (1 + np.exp(-x)), MODERATE, rtol=1e-9),
     _unary_entry("relu", lambda x: np.where(x > 0, x, 0.0), KINKLESS),
     _unary_entry("softplus", lambda x: np.log1p(np.exp(x)), MODERATE, rtol=1e-9),
-    OpEntry("clamp", "clamp", ts_apply_clamp, reference_clamp, clamp_examples()),
+    OpEntry("clamp", "clamp", ts.clamp, reference_clamp, clamp_examples()),
     _binary_entry("maximum", lambda a, b: np.where(a > b, a, b), EVEN_GRID, ODD_GRID),
     _binary_entry("minimum", lambda a, b: np.where(a < b, a, b), ODD_GRID, EVEN_GRID),
     OpEntry("where", "where", ts.where, lambda c, a, b: c * a + ~c * b, where_examples(),

@@ -15,7 +15,7 @@ import tinyseq as ts
 ARITHMETIC = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]
 
 
-def positive_leaf(values, dtype=np.float64):
+def leaf(values, dtype=np.float64):
     return ts.tensor(values, dtype=dtype, requires_grad=True)
 
 
@@ -31,7 +31,7 @@ def test_operators_accept_python_and_numpy_operands_on_either_side(op, other, te
     """The value matches numpy's on the raw arrays, the result is a Tensor in the graph, and the
     gradient with respect to the tensor passes gradcheck."""
     values = np.array([1.5, 2.5])
-    x = positive_leaf(values)
+    x = leaf(values)
     result = op(x, other) if tensor_on_the_left else op(other, x)
     expected = op(values, other) if tensor_on_the_left else op(other, values)
     assert isinstance(result, ts.Tensor) and result.requires_grad
@@ -41,7 +41,7 @@ def test_operators_accept_python_and_numpy_operands_on_either_side(op, other, te
 
 def test_matmul_operator_with_numpy_on_either_side(float64):
     a = np.array([[1.0, 2.0], [3.0, 4.0]])
-    x = positive_leaf([[0.5, -1.0], [2.0, 1.0]])
+    x = leaf([[0.5, -1.0], [2.0, 1.0]])
     np.testing.assert_allclose((x @ a).numpy(), x.data @ a)
     np.testing.assert_allclose((a @ x).numpy(), a @ x.data)
     (a @ x).sum().backward()
@@ -50,7 +50,7 @@ def test_matmul_operator_with_numpy_on_either_side(float64):
 
 
 def test_unary_minus_and_reflected_subtraction(float64):
-    x = positive_leaf([1.0, -2.0])
+    x = leaf([1.0, -2.0])
     np.testing.assert_array_equal((-x).numpy(), [-1.0, 2.0])
     y = 10 - x
     y.sum().backward()
@@ -101,7 +101,7 @@ def test_a_one_element_tensor_is_truthy_by_its_value():
 # ------------------------------------------------------------------------------------------------
 
 def test_slicing_values_and_gradient(float64):
-    x = positive_leaf(np.arange(12.0).reshape(3, 4))
+    x = leaf(np.arange(12.0).reshape(3, 4))
     y = x[1:, ::2]
     np.testing.assert_array_equal(y.numpy(), [[4.0, 6.0], [8.0, 10.0]])
     y.sum().backward()
@@ -110,7 +110,7 @@ def test_slicing_values_and_gradient(float64):
 
 def test_integer_array_index_with_repeats_accumulates(float64):
     """x[[0, 2, 0, 0]]: element 0 is picked three times, so its gradient is 3 (times the cotangent)."""
-    x = positive_leaf([10.0, 20.0, 30.0])
+    x = leaf([10.0, 20.0, 30.0])
     y = x[np.array([0, 2, 0, 0])]
     np.testing.assert_array_equal(y.numpy(), [10.0, 30.0, 10.0, 10.0])
     y.backward(np.array([1.0, 2.0, 3.0, 4.0]))
@@ -118,7 +118,7 @@ def test_integer_array_index_with_repeats_accumulates(float64):
 
 
 def test_integer_index_given_as_list_or_int_tensor(float64):
-    x = positive_leaf([[1.0, 2.0], [3.0, 4.0]])
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_array_equal(x[[1, 1]].numpy(), [[3.0, 4.0], [3.0, 4.0]])
     rows, cols = ts.tensor([0, 1, 1]), ts.tensor([1, 0, 0])
     picked = x[rows, cols]
@@ -128,7 +128,7 @@ def test_integer_index_given_as_list_or_int_tensor(float64):
 
 
 def test_boolean_mask_index(float64):
-    x = positive_leaf([[1.0, -2.0], [-3.0, 4.0]])
+    x = leaf([[1.0, -2.0], [-3.0, 4.0]])
     mask = x > 0
     y = x[mask]
     np.testing.assert_array_equal(y.numpy(), [1.0, 4.0])
@@ -140,7 +140,7 @@ def test_boolean_mask_index(float64):
        hnp.integer_array_indices((3, 4), result_shape=hnp.array_shapes(max_dims=2, max_side=5)))
 def test_integer_array_gradient_equals_a_count_of_picks(values, index):
     """With an all-ones cotangent, each element's gradient is the number of times it was picked."""
-    x = positive_leaf(values)
+    x = leaf(values)
     x[index].sum().backward()
     counts = np.zeros((3, 4))
     for position in zip(*(i.ravel() for i in index)):
@@ -185,7 +185,7 @@ def test_T_of_a_3d_tensor_reverses_all_dimensions():
 
 
 def test_every_public_op_is_also_a_method(float64):
-    x = positive_leaf([[1.0, 4.0], [9.0, 16.0]])
+    x = leaf([[1.0, 4.0], [9.0, 16.0]])
     np.testing.assert_allclose(x.sqrt().numpy(), [[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_allclose(x.sum(dim=0).numpy(), [10.0, 20.0])
     np.testing.assert_allclose(x.max(1, keepdim=True).numpy(), [[4.0], [16.0]])
