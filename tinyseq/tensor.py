@@ -67,6 +67,9 @@ class Tensor:
             raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.shape}")
         return self.data.item()
 
+    def __float__(self):
+        return float(self.item())
+
     def detach(self):
         """The same data, cut from the graph: no gradient flows through the result."""
         return Tensor._wrap(self.data)
@@ -108,6 +111,8 @@ class Tensor:
                     # A tensor used by several ops receives the sum of the gradients along every path.
                     pending[key] = g if key not in pending else pending[key] + g
             if not retain_graph:
+                # Drop everything forward kept (saved arrays, masks, indices), keep only the mark.
+                node.ctx.__dict__.clear()
                 node.ctx.saved_tensors, node.ctx.freed = (), True
 
     def _accumulate(self, grad):
