@@ -61,15 +61,42 @@ def test_smoke_summary_has_every_cell_at_every_length(smoke_run):
         assert all(0.0 <= float(value.rstrip("*")) < 10.0 for value in values), (cell, values)
 
 
+def test_smoke_summary_reports_steps_to_solve_for_every_cell(smoke_run):
+    out, _ = smoke_run
+    steps_section = (out / "summary.txt").read_text().split("\n\n")[1].splitlines()
+    assert steps_section[0].startswith("Training steps until")
+    for line in steps_section[2:]:
+        values = line[21:].split()
+        assert len(values) == 2 and all(value == "-" or 1 <= int(value) <= 20 for value in values), line
+
+
 def test_smoke_summary_reports_gradient_flow_and_both_clipping_runs(smoke_run):
     out, _ = smoke_run
-    flow_section, clipping_section = (out / "summary.txt").read_text().split("\n\n")[1:3]
+    flow_section, clipping_section = (out / "summary.txt").read_text().split("\n\n")[2:4]
+    assert flow_section.startswith("Gradient flow")
     for cell in CELLS:
         row = next(line for line in flow_section.splitlines() if line.startswith(cell + " "))
         values = [float(value) for value in row[len(cell):].split()]
         assert len(values) == 4 and all(np.isfinite(values)) and all(v > 0 for v in values), row
-    assert re.search(r"^no clipping\s", clipping_section, re.MULTILINE)
-    assert re.search(r"^clip max_norm=1\s", clipping_section, re.MULTILINE)
+    # The smoke settings (gain 3, SGD lr 0.5) overflow without clipping within their 30 steps: the
+    # demo must report that as an outcome, and the clipped run from the same weights must finish.
+    assert re.search(r"^no clipping\s.*diverged: not finite at step \d+$", clipping_section, re.MULTILINE)
+    assert re.search(r"^clip max_norm=1\s.*finished, (above|below) the baseline$", clipping_section, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "losses, expected",
+    [
+        # By hand: a 50-step window holding k of the 0.1s has mean 0.1 k / 50, below 1/60 for k <= 8;
+        # the first such window starts at step 52 (steps 52..101), so it ends after 102 steps.
+        ([0.1] * 60 + [0.0] * 60, 102),
+        ([0.001] * 10, 10),  # fewer steps than the window: the window shrinks to the run
+        ([0.5] * 100, None),
+    ],
+)
+def test_steps_to_solve_counts_steps_until_the_running_mean_is_below_the_threshold(losses, expected):
+    demo = load_demo()
+    assert demo.steps_to_solve(losses) == expected
 
 
 def test_smoke_run_is_reproducible_from_the_seed(smoke_run, tmp_path):

@@ -121,7 +121,9 @@ def test_copy_memory_hand_worked_layout():
     num_to_copy=st.integers(1, 12),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_copy_memory_targets_repeat_the_symbols_after_num_to_copy_plus_delay_steps(num_sequences, delay, num_to_copy, seed):
+def test_copy_memory_targets_repeat_the_symbols_after_num_to_copy_plus_delay_steps(
+    num_sequences, delay, num_to_copy, seed
+):
     inputs, targets = copy_memory(num_sequences, delay, num_to_copy, rng=seed)
     length = 2 * num_to_copy + delay
     assert inputs.shape == targets.shape == (num_sequences, length)
