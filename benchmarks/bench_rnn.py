@@ -2,13 +2,14 @@
 
     python benchmarks/bench_rnn.py                  # every size, both layers
     python benchmarks/bench_rnn.py --repeats 20 --composed
-    python benchmarks/bench_rnn.py --threads 1
+    python benchmarks/bench_rnn.py --threads 1 --statistic min
 
 One timed call is one training step's worth of the layer: output, state = layer(x) on a float32
 (T, B, I) input that requires a gradient, then output.backward(cotangent) with a fixed random
 cotangent, gradients reset before each call. PyTorch runs the same thing on its CPU kernels with the
-same number of threads as numpy's BLAS (read with threadpoolctl when it is installed, else 2, or
---threads, which also limits numpy's BLAS when threadpoolctl is there).
+same number of threads as numpy's BLAS (read with threadpoolctl when it is installed, else 2), or
+--threads for both (numpy's BLAS is limited with threadpoolctl, or else by restarting the script
+with OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS set).
 
 The "matmul bound" is the time of only the matrix products that any implementation of
 forward + backward has to do, run back to back in numpy on arrays of the right shapes:
@@ -21,12 +22,14 @@ forward + backward has to do, run back to back in numpy on arrays of the right s
 The elementwise gate arithmetic is not in the bound, so no implementation reaches it; the column
 tinyseq / bound shows how much of tinyseq's time is spent outside BLAS.
 
-Times are medians over --repeats calls after --warmup calls, with the contenders interleaved
-call by call so that they see the same machine load. On a shared machine the numbers are noisy:
-compare ratios, and rerun before trusting a small difference.
+Times are medians (or, with --statistic min, minima) over --repeats calls after --warmup calls,
+with the contenders interleaved call by call so that they see the same machine load. Other work on
+the machine only ever adds time, so on a shared machine the minimum is the steadier estimate of
+what a step costs; either way, compare ratios and rerun before trusting a small difference.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -58,10 +61,16 @@ def blas_threads():
 
 
 def limit_blas_threads(threads):
-    """Keep numpy's BLAS to `threads` for the whole run, when threadpoolctl can do it."""
+    """Keep numpy's BLAS to `threads` for the whole run: with threadpoolctl when it is installed,
+    else by running this script again with the BLAS libraries' environment variables set (they are
+    only read when numpy is first imported)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        variables = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        if any(os.environ.get(name) != str(threads) for name in variables):
+            environment = dict(os.environ, **{name: str(threads) for name in variables})
+            os.execve(sys.executable, [sys.executable, *sys.argv], environment)
         return None
     return threadpool_limits(limits=threads, user_api="blas")
 
@@ -126,8 +135,8 @@ def matmul_bound_step(mode, size):
     return step
 
 
-def median_times(steps, repeats, warmup):
-    """Median wall time (ms) of each callable, calls interleaved so all see the same load."""
+def summary_times(steps, repeats, warmup, statistic):
+    """Median or minimum wall time (ms) of each callable, calls interleaved so all see the same load."""
     for step in steps.values():
         for _ in range(warmup):
             step()
@@ -137,19 +146,21 @@ def median_times(steps, repeats, warmup):
             start = time.perf_counter()
             step()
             times[name].append(1000 * (time.perf_counter() - start))
-    return {name: statistics.median(values) for name, values in times.items()}
+    summarise = statistics.median if statistic == "median" else min
+    return {name: summarise(values) for name, values in times.items()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls per contender (median reported)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per contender")
+    parser.add_argument("--statistic", choices=["median", "min"], default="median", help="how the calls are summarised")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
     parser.add_argument("--threads", type=int, default=None, help="threads for PyTorch (and numpy's BLAS, if possible)")
     parser.add_argument("--composed", action="store_true", help="also time tinyseq's composed reference path")
     args = parser.parse_args()
 
     threads = args.threads or blas_threads() or 2
-    limiter = limit_blas_threads(threads) if args.threads else None
+    limiter = limit_blas_threads(threads) if args.threads else None  # keeps the limit in force while referenced
     try:
         import torch
     except ImportError:
@@ -157,10 +168,8 @@ def main():
     if torch is not None:
         torch.set_num_threads(threads)
 
-    print(f"float32, forward + backward, median of {args.repeats} after {args.warmup} warm-up calls, "
+    print(f"float32, forward + backward, {args.statistic} of {args.repeats} after {args.warmup} warm-up calls, "
           f"{threads} thread(s){'' if torch else '; PyTorch not installed'}")
-    if limiter is None and args.threads:
-        print("(threadpoolctl is not installed, so numpy's BLAS keeps its own thread count)")
     columns = ["layer", "T", "B", "I", "H", "tinyseq ms"]
     columns += ["composed ms"] if args.composed else []
     columns += ["torch ms", "tinyseq/torch"] if torch else []
@@ -175,7 +184,7 @@ def main():
             if torch:
                 steps["torch"] = torch_step(torch, mode, size)
             steps["bound"] = matmul_bound_step(mode, size)
-            ms = median_times(steps, args.repeats, args.warmup)
+            ms = summary_times(steps, args.repeats, args.warmup, args.statistic)
             row = [mode, *map(str, size), f"{ms['tinyseq']:.1f}"]
             row += [f"{ms['composed']:.1f}"] if args.composed else []
             row += [f"{ms['torch']:.1f}", f"{ms['tinyseq'] / ms['torch']:.2f}x"] if torch else []
