@@ -12,7 +12,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinyseq as ts
@@ -35,12 +35,9 @@ CELL_KINDS = [
 ]
 CELL_IDS = ["RNNCell_tanh", "RNNCell_relu", "LSTMCell", "GRUCell_reset_after", "GRUCell_reset_before"]
 
-# The float64 fixture only sets the default dtype, the same for every example, so sharing it across
-# Hypothesis examples is safe. The layer gradchecks are parametrised 20 ways, so each runs half of
-# the profile's examples (12 under CI's 25) to keep this file to tens of seconds.
-_FIXTURE_OK = [*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture]
-cell_settings = settings(suppress_health_check=_FIXTURE_OK)
-layer_settings = settings(suppress_health_check=_FIXTURE_OK, max_examples=max(3, settings.default.max_examples // 2))
+# The layer gradchecks are parametrised 20 ways, so each runs half of the profile's examples
+# (12 under CI's 25) to keep this file to tens of seconds.
+layer_settings = settings(max_examples=max(3, settings.default.max_examples // 2))
 
 
 def joined(values):
@@ -58,7 +55,6 @@ def as_list(value):
 # ---------------------------------------------------------------------------------------------
 
 
-@cell_settings
 @given(
     batch=st.integers(1, 3),
     input_size=st.integers(1, 3),
