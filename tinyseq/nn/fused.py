@@ -17,10 +17,16 @@ Past a sequence's end (active false) the state is carried unchanged, so in backw
 passes straight through that step.
 """
 
+import numba
 import numpy as np
 
 from ..function import Function
-from ..ops.elementwise import stable_sigmoid
+
+
+def _sigmoid(x):
+    """sigmoid(x) = (1 + tanh(x / 2)) / 2: one ufunc call, and tanh never overflows. (The public
+    sigmoid op uses a form that keeps relative precision far in the tails; gates don't need it.)"""
+    return np.tanh(x * 0.5) * 0.5 + 0.5
 
 
 def _hidden_matmul(h, weight_hh, bias_hh):
@@ -86,56 +92,87 @@ class RNNSequence(Function):
         return grad_pre, grad_h, grad_weight, grad_bias, None, None
 
 
+@numba.njit(cache=True)
+def _lstm_cell_backward(grad_output, grad_h, grad_c, gate, c_prev, tanh_c, active, grad_pre, grad_c_prev):
+    """The chain rule through one step's elementwise part: from d h_t (output and carried) and
+    d C_t to the gates' pre-activations (B, 4H) and to C_{t-1} (B, H)."""
+    batch, hidden = grad_h.shape
+    for b in range(batch):
+        for j in range(hidden):
+            if not active[b]:
+                grad_c_prev[b, j] = grad_c[b, j]  # the state passed through unchanged
+                continue
+            input_gate, forget_gate = gate[b, j], gate[b, hidden + j]
+            candidate, output_gate = gate[b, 2 * hidden + j], gate[b, 3 * hidden + j]
+            grad_hidden = grad_output[b, j] + grad_h[b, j]
+            grad_cell = grad_c[b, j] + grad_hidden * output_gate * (1 - tanh_c[b, j] * tanh_c[b, j])
+            grad_pre[b, j] = grad_cell * candidate * input_gate * (1 - input_gate)
+            grad_pre[b, hidden + j] = grad_cell * c_prev[b, j] * forget_gate * (1 - forget_gate)
+            grad_pre[b, 2 * hidden + j] = grad_cell * input_gate * (1 - candidate * candidate)
+            grad_pre[b, 3 * hidden + j] = grad_hidden * tanh_c[b, j] * output_gate * (1 - output_gate)
+            grad_c_prev[b, j] = grad_cell * forget_gate
+
+
 class LSTMSequence(Function):
-    """The LSTM recurrence (equations in recurrent.lstm_step) over all T steps."""
+    """The LSTM recurrence (equations in recurrent.lstm_step) over all T steps.
+
+    Forward, per step: one matmul, then every gate's nonlinearity in one vectorised tanh call,
+    since sigmoid(x) = tanh(x / 2) / 2 + 1/2. Backward, per step: one compiled loop for the
+    elementwise chain rule (_lstm_cell_backward), then one matmul."""
 
     @staticmethod
     def forward(ctx, x_proj, h0, c0, weight_hh, bias_hh, active):
-        seq_len, hidden = x_proj.shape[0], h0.shape[1]
+        seq_len, batch, hidden = x_proj.shape[0], h0.shape[0], h0.shape[1]
         steps = _active_steps(active, seq_len)
-        outputs = np.zeros(x_proj.shape[:2] + (hidden,), dtype=x_proj.dtype)
+        # b_hh is the same at every step: add it to the input projection once, not T times.
+        pre_activations = x_proj if bias_hh is None else x_proj + bias_hh
+        weight_hh_t = np.ascontiguousarray(weight_hh.T)
+        i, f, g, o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
+        # act = tanh(pre * scale) * scale + shift: sigmoid for i, f, o (scale 1/2, shift 1/2), tanh for g.
+        scale = np.full(4 * hidden, 0.5, dtype=x_proj.dtype)
+        scale[g] = 1.0
+        shift = np.where(scale == 0.5, 0.5, 0.0).astype(x_proj.dtype)
+        outputs = np.empty(x_proj.shape[:2] + (hidden,), dtype=x_proj.dtype)
         gates = np.empty_like(x_proj)  # i, f, g, o after their nonlinearities
-        previous_h, previous_c, tanh_c = np.empty_like(outputs), np.empty_like(outputs), np.empty_like(outputs)
-        h, c = h0, c0
+        h_all, c_all = (np.empty((seq_len + 1, batch, hidden), x_proj.dtype) for _ in range(2))
+        h_all[0], c_all[0] = h0, c0  # h_all[t], c_all[t]: the state before step t
+        tanh_c = np.empty_like(outputs)
         for t in range(seq_len):
-            previous_h[t], previous_c[t] = h, c
-            pre = x_proj[t] + _hidden_matmul(h, weight_hh, bias_hh)
-            gates[t] = stable_sigmoid(pre)
-            gates[t, :, 2 * hidden:3 * hidden] = np.tanh(pre[:, 2 * hidden:3 * hidden])
-            i, f, g, o = np.split(gates[t], 4, axis=1)
-            c_new = f * c + i * g
-            tanh_c[t] = np.tanh(c_new)
-            h_new = o * tanh_c[t]
-            outputs[t] = _select(steps[t], h_new, 0)
-            h, c = _select(steps[t], h_new, h), _select(steps[t], c_new, c)
-        ctx.save_for_backward(gates, previous_h, previous_c, tanh_c, weight_hh)
-        ctx.steps, ctx.has_bias = steps, bias_hh is not None
-        return outputs, h, c
+            gate = gates[t]
+            np.multiply(pre_activations[t] + h_all[t] @ weight_hh_t, scale, out=gate)
+            np.tanh(gate, out=gate)
+            gate *= scale
+            gate += shift
+            c_new = gate[:, f] * c_all[t] + gate[:, i] * gate[:, g]  # C_t = f C_{t-1} + i C~_t
+            np.tanh(c_new, out=tanh_c[t])
+            np.multiply(gate[:, o], tanh_c[t], out=outputs[t])  # h_t = o tanh(C_t)
+            if steps[t] is None:
+                h_all[t + 1], c_all[t + 1] = outputs[t], c_new
+            else:  # past a sequence's end: hold its state, output zero
+                running = steps[t][:, None]
+                h_all[t + 1] = np.where(running, outputs[t], h_all[t])
+                c_all[t + 1] = np.where(running, c_new, c_all[t])
+                outputs[t] *= running
+        ctx.save_for_backward(gates, h_all, c_all, tanh_c, weight_hh)
+        ctx.active = np.ones((seq_len, batch), dtype=bool) if active is None else active
+        ctx.has_bias = bias_hh is not None
+        return outputs, h_all[-1].copy(), c_all[-1].copy()
 
     @staticmethod
     def backward(ctx, grad_outputs, grad_h, grad_c):
-        gates, previous_h, previous_c, tanh_c, weight_hh = ctx.saved_tensors
+        gates, h_all, c_all, tanh_c, weight_hh = ctx.saved_tensors
+        active = ctx.active
         grad_pre = np.zeros_like(gates)
+        grad_h, grad_c = np.ascontiguousarray(grad_h), np.ascontiguousarray(grad_c)
+        grad_outputs = np.ascontiguousarray(grad_outputs)
         for t in reversed(range(gates.shape[0])):
-            active_t = ctx.steps[t]
-            i, f, g, o = np.split(gates[t], 4, axis=1)
-            grad_h_new = grad_outputs[t] + grad_h
-            grad_c_new = grad_c + grad_h_new * o * (1 - tanh_c[t] * tanh_c[t])
-            if active_t is not None:
-                grad_h_new = grad_h_new * active_t[:, None]
-                grad_c_new = grad_c_new * active_t[:, None]
-            grad_pre[t] = np.concatenate(
-                [
-                    grad_c_new * g * i * (1 - i),  # input gate
-                    grad_c_new * previous_c[t] * f * (1 - f),  # forget gate
-                    grad_c_new * i * (1 - g * g),  # candidate C~
-                    grad_h_new * tanh_c[t] * o * (1 - o),  # output gate
-                ],
-                axis=1,
-            )
-            grad_h = _select(active_t, grad_pre[t] @ weight_hh, grad_h)
-            grad_c = _select(active_t, grad_c_new * f, grad_c)
-        grad_weight, grad_bias = _weight_gradients(grad_pre, previous_h, ctx.needs_input_grad[3], ctx.has_bias)
+            grad_c_prev = np.empty_like(grad_c)
+            _lstm_cell_backward(grad_outputs[t], grad_h, grad_c, gates[t], c_all[t], tanh_c[t], active[t], grad_pre[t],
+                                grad_c_prev)
+            grad_h_prev = grad_pre[t] @ weight_hh
+            grad_h = grad_h_prev if active[t].all() else np.where(active[t][:, None], grad_h_prev, grad_h)
+            grad_c = grad_c_prev
+        grad_weight, grad_bias = _weight_gradients(grad_pre, h_all[:-1], ctx.needs_input_grad[3], ctx.has_bias)
         return grad_pre, grad_h, grad_c, grad_weight, grad_bias, None
 
 
@@ -156,7 +193,7 @@ class GRUSequence(Function):
         for t in range(seq_len):
             previous[t] = h
             x_rz, x_n = x_proj[t, :, : 2 * hidden], x_proj[t, :, 2 * hidden:]
-            rz = stable_sigmoid(x_rz + _hidden_matmul(h, weight_rz, bias_rz))
+            rz = _sigmoid(x_rz + _hidden_matmul(h, weight_rz, bias_rz))
             r, z = rz[:, :hidden], rz[:, hidden:]
             if reset_after:
                 hidden_n[t] = _hidden_matmul(h, weight_n, bias_n)
