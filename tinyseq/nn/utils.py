@@ -64,8 +64,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         )
     # np.minimum, not min(): it keeps a nan coefficient nan instead of depending on argument order.
     coefficient = np.minimum(max_norm / (total + 1e-6), 1.0)
-    for g in gradients:
-        g *= g.dtype.type(coefficient)
+    with np.errstate(invalid="ignore"):  # inf * 0 is nan, which is the point of a nonfinite norm
+        for g in gradients:
+            g *= g.dtype.type(coefficient)
     return Tensor(np.asarray(total), dtype=np.result_type(*gradients))
 
 
