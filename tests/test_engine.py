@@ -387,3 +387,19 @@ def test_backward_needs_grad_for_a_non_scalar_output_and_checks_its_shape():
         y.backward()
     with pytest.raises(ValueError, match=r"grad must have the output's shape \(2,\), got \(3,\)"):
         y.backward(np.ones(3))
+
+
+def test_a_loss_kept_after_backward_does_not_keep_the_intermediate_tensors_alive():
+    import gc
+    import weakref
+
+    x = ts.tensor(np.arange(4.0), requires_grad=True)
+    hidden = (x * 2).tanh()
+    watcher = weakref.ref(hidden)
+    loss = (hidden * hidden).sum()
+    del hidden
+    gc.collect()
+    assert watcher() is not None, "before backward the graph holds the intermediate tensor"
+    loss.backward()
+    gc.collect()
+    assert watcher() is None, "after backward a kept loss must not pin the intermediate arrays"

@@ -118,9 +118,11 @@ class Tensor:
                     # A tensor used by several ops receives the sum of the gradients along every path.
                     pending[key] = g if key not in pending else pending[key] + g
             if not retain_graph:
-                # Drop everything forward kept (saved arrays, masks, indices), keep only the mark.
+                # Drop everything forward kept (saved arrays, masks, indices) and the links to the
+                # inputs, so a loss kept after backward holds no intermediate arrays; keep the mark.
                 node.ctx.__dict__.clear()
                 node.ctx.saved_tensors, node.ctx.freed = (), True
+                node.inputs = ()
 
     def _accumulate(self, grad):
         if self.grad is None:
