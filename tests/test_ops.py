@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -289,6 +289,7 @@ def test_split_sizes_follow_the_documented_pytorch_rules():
 
 
 @given(length=st.integers(0, 30), size=st.integers(1, 12), chunks=st.integers(1, 12))
+@example(length=0, size=1, chunks=2)  # an empty dimension: torch gives `chunks` empty pieces
 def test_split_and_chunk_sizes_match_torch(length, size, chunks):
     torch = pytest.importorskip("torch", reason="PyTorch parity test: pip install -e '.[parity]' to enable")
     x, reference = ts.zeros(length), torch.zeros(length)

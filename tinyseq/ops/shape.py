@@ -280,12 +280,15 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
-    """PyTorch's chunk: pieces of size ceil(length / chunks) along dim (the last may be smaller)."""
+    """PyTorch's chunk: pieces of size ceil(length / chunks) along dim (the last may be smaller);
+    an empty dimension gives `chunks` empty pieces, as in PyTorch."""
     x = as_tensor(x)
     if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
     (dim,) = normalize_dim(dim, x.ndim, "chunk")
-    return split(x, max(-(-x.shape[dim] // chunks), 1), dim)
+    if x.shape[dim] == 0:
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-x.shape[dim] // chunks), dim)
 
 
 def unbind(x, dim=0):
