@@ -380,9 +380,10 @@ def main(argv=None):
     print(f"wrote {out / 'curves.png'}")
     test_words = [word_vocab.encode(e.tokens) for e in corpus.test]
     test_predictions = predict_tags(model, test_words, tag_vocab)
-    examples = [("gold: " + " ".join(e.tokens), e.tokens, e.tags) for e in corpus.test[:3]]
-    examples += [(f"{args.cell} tagger", e.tokens, p) for e, p in zip(corpus.test[:3], test_predictions[:3])]
-    examples = [examples[i] for pair in zip(range(3), range(3, 6)) for i in pair]
+    examples = []  # the first test sentences, gold over predicted
+    for example, predicted in list(zip(corpus.test, test_predictions))[:3]:
+        examples.append(("gold: " + " ".join(example.tokens), example.tokens, example.tags))
+        examples.append((f"{args.cell} tagger", example.tokens, predicted))
 
     # 6. The lecture's point: arrive vs leave, to vs from, decided by a word outside the window.
     print("\nContext decides the slot: the same words around the city and date, different tags.")

@@ -86,3 +86,11 @@ def test_bad_tags_in_data_are_a_one_line_error(tmp_path):
 def test_bad_flag_values_are_refused(tmp_path):
     result = run_demo("--smoke", "--dropout", "1.5", "--out", str(tmp_path))
     assert result.returncode != 0 and "--dropout" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_smoke_run_on_an_atis_layout_folder(tmp_path):
+    fixture = Path(__file__).resolve().parent / "fixtures" / "atis_tiny"
+    result = run_demo("--smoke", "--cell", "rnn", "--data", str(fixture), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("test slot F1: ")
+    assert len((tmp_path / "test.pred").read_text().splitlines()) == 2  # the fixture's test split
