@@ -4,12 +4,8 @@ import numpy as np
 
 from . import rng
 from .dtype import as_array, get_default_dtype
+from .ops._args import shape_args
 from .tensor import Tensor
-
-
-def _size(size):
-    """Accept both zeros(2, 3) and zeros((2, 3))."""
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
 
 
 def _make(array, dtype, requires_grad):
@@ -24,11 +20,13 @@ def tensor(data, dtype=None, requires_grad=False):
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    return _make(np.zeros(_size(size)), dtype, requires_grad)
+    """A tensor of shape size filled with 0 (default float dtype unless dtype is given)."""
+    return _make(np.zeros(shape_args(size)), dtype, requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    return _make(np.ones(_size(size)), dtype, requires_grad)
+    """A tensor of shape size filled with 1 (default float dtype unless dtype is given)."""
+    return _make(np.ones(shape_args(size)), dtype, requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
@@ -38,25 +36,27 @@ def full(size, fill_value, dtype=None, requires_grad=False):
         dtype = np.bool_
     elif dtype is None and isinstance(fill_value, (int, np.integer)):
         dtype = np.int64
-    return _make(np.full(_size((size,)), fill_value), dtype, requires_grad)
+    return _make(np.full(shape_args((size,)), fill_value), dtype, requires_grad)
 
 
 def zeros_like(other, dtype=None, requires_grad=False):
+    """Zeros of other's shape and (unless dtype is given) dtype."""
     return _make(np.zeros(other.shape), dtype or other.dtype, requires_grad)
 
 
 def ones_like(other, dtype=None, requires_grad=False):
+    """Ones of other's shape and (unless dtype is given) dtype."""
     return _make(np.ones(other.shape), dtype or other.dtype, requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False):
     """Standard normal samples from the seeded generator (see manual_seed)."""
-    return _make(rng.generator().standard_normal(_size(size)), dtype, requires_grad)
+    return _make(rng.generator().standard_normal(shape_args(size)), dtype, requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False):
     """Uniform samples in [0, 1) from the seeded generator (see manual_seed)."""
-    return _make(rng.generator().random(_size(size)), dtype, requires_grad)
+    return _make(rng.generator().random(shape_args(size)), dtype, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):

@@ -31,6 +31,7 @@ class Context:
         self.freed = False
 
     def save_for_backward(self, *arrays):
+        """Keep arrays from forward for backward (as ctx.saved_tensors); freed after backward."""
         self.saved_tensors = arrays
 
 
@@ -64,6 +65,9 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
+        """Run the op: Tensor arguments are passed to forward as arrays, other arguments as they are;
+        returns a Tensor (a tuple of Tensors for several outputs) that records this call when any
+        input requires a gradient."""
         Tensor = _tensor_class()
         needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         record = is_grad_enabled() and True in needs_input_grad

@@ -175,9 +175,11 @@ class Tensor:
         return Tensor._wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)))
 
     def float(self):
+        """This tensor as float32, differentiably (same shape)."""
         return _ops.to_dtype(self, np.float32)
 
     def double(self):
+        """This tensor as float64, differentiably (same shape)."""
         return _ops.to_dtype(self, np.float64)
 
 

@@ -129,9 +129,8 @@ class LSTMSequence(Function):
         weight_hh_t = np.ascontiguousarray(weight_hh.T)
         i, f, g, o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
         # act = tanh(pre * scale) * scale + shift: sigmoid for i, f, o (scale 1/2, shift 1/2), tanh for g.
-        scale = np.full(4 * hidden, 0.5, dtype=x_proj.dtype)
-        scale[g] = 1.0
-        shift = np.where(scale == 0.5, 0.5, 0.0).astype(x_proj.dtype)
+        scale, shift = np.full(4 * hidden, 0.5, dtype=x_proj.dtype), np.full(4 * hidden, 0.5, dtype=x_proj.dtype)
+        scale[g], shift[g] = 1.0, 0.0
         outputs = np.empty(x_proj.shape[:2] + (hidden,), dtype=x_proj.dtype)
         gates = np.empty_like(x_proj)  # i, f, g, o after their nonlinearities
         h_all, c_all = (np.empty((seq_len + 1, batch, hidden), x_proj.dtype) for _ in range(2))
@@ -146,31 +145,27 @@ class LSTMSequence(Function):
             c_new = gate[:, f] * c_all[t] + gate[:, i] * gate[:, g]  # C_t = f C_{t-1} + i C~_t
             np.tanh(c_new, out=tanh_c[t])
             np.multiply(gate[:, o], tanh_c[t], out=outputs[t])  # h_t = o tanh(C_t)
-            if steps[t] is None:
-                h_all[t + 1], c_all[t + 1] = outputs[t], c_new
-            else:  # past a sequence's end: hold its state, output zero
-                running = steps[t][:, None]
-                h_all[t + 1] = np.where(running, outputs[t], h_all[t])
-                c_all[t + 1] = np.where(running, c_new, c_all[t])
-                outputs[t] *= running
+            h_all[t + 1] = _select(steps[t], outputs[t], h_all[t])
+            c_all[t + 1] = _select(steps[t], c_new, c_all[t])
+            if steps[t] is not None:  # past a sequence's end the output is zero
+                outputs[t] *= steps[t][:, None]
         ctx.save_for_backward(gates, h_all, c_all, tanh_c, weight_hh)
+        # The compiled backward step wants a mask for every step, even where all sequences run.
         ctx.active = np.ones((seq_len, batch), dtype=bool) if active is None else active
-        ctx.has_bias = bias_hh is not None
+        ctx.steps, ctx.has_bias = steps, bias_hh is not None
         return outputs, h_all[-1].copy(), c_all[-1].copy()
 
     @staticmethod
     def backward(ctx, grad_outputs, grad_h, grad_c):
         gates, h_all, c_all, tanh_c, weight_hh = ctx.saved_tensors
-        active = ctx.active
         grad_pre = np.zeros_like(gates)
         grad_h, grad_c = np.ascontiguousarray(grad_h), np.ascontiguousarray(grad_c)
         grad_outputs = np.ascontiguousarray(grad_outputs)
         for t in reversed(range(gates.shape[0])):
             grad_c_prev = np.empty_like(grad_c)
-            _lstm_cell_backward(grad_outputs[t], grad_h, grad_c, gates[t], c_all[t], tanh_c[t], active[t], grad_pre[t],
-                                grad_c_prev)
-            grad_h_prev = grad_pre[t] @ weight_hh
-            grad_h = grad_h_prev if active[t].all() else np.where(active[t][:, None], grad_h_prev, grad_h)
+            _lstm_cell_backward(grad_outputs[t], grad_h, grad_c, gates[t], c_all[t], tanh_c[t], ctx.active[t],
+                                grad_pre[t], grad_c_prev)
+            grad_h = _select(ctx.steps[t], grad_pre[t] @ weight_hh, grad_h)
             grad_c = grad_c_prev
         grad_weight, grad_bias = _weight_gradients(grad_pre, h_all[:-1], ctx.needs_input_grad[3], ctx.has_bias)
         return grad_pre, grad_h, grad_c, grad_weight, grad_bias, None

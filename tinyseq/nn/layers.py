@@ -9,7 +9,7 @@ import numpy as np
 from .. import rng
 from ..dtype import get_default_dtype
 from ..ops import dropout, embedding, linear
-from .module import Module, Parameter
+from .module import Module, ModuleList, Parameter
 
 
 def uniform_parameter(shape, bound):
@@ -84,21 +84,13 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Sequential(Module):
-    """Modules applied one after another; registered as "0", "1", ..."""
+class Sequential(ModuleList):
+    """Modules applied one after another; registered as "0", "1", ... (a ModuleList with a forward)."""
 
     def __init__(self, *modules):
-        super().__init__()
-        for index, module in enumerate(modules):
-            setattr(self, str(index), module)
-
-    def __getitem__(self, index):
-        return list(self._modules.values())[index]
-
-    def __len__(self):
-        return len(self._modules)
+        super().__init__(modules)
 
     def forward(self, x):
-        for module in self._modules.values():
+        for module in self:
             x = module(x)
         return x

@@ -81,9 +81,11 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name, remove_duplicate, seen)
 
     def modules(self):
+        """This module and every module below it."""
         return (module for _, module in self.named_modules())
 
     def children(self):
+        """The modules assigned directly to this one."""
         return iter(self._modules.values())
 
     def named_parameters(self, prefix="", remove_duplicate=True):
@@ -97,6 +99,7 @@ class Module:
                     yield (f"{module_name}.{name}" if module_name else name), parameter
 
     def parameters(self):
+        """Every parameter of this module and those below it (each once), for an optimizer."""
         return (parameter for _, parameter in self.named_parameters())
 
     def train(self, mode=True):
@@ -110,6 +113,7 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
+        """Clear every parameter's .grad: to None (the default, as PyTorch) or to zeros."""
         for parameter in self.parameters():
             if set_to_none or parameter.grad is None:
                 parameter.grad = None
@@ -176,6 +180,7 @@ class ModuleList(Module):
             self.append(module)
 
     def append(self, module):
+        """Register module under the next index and return this list."""
         setattr(self, str(len(self._modules)), module)
         return self
 

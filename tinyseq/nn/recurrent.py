@@ -91,11 +91,7 @@ class _CellBase(Module):
         _check_positive("input_size", input_size, type(self).__name__)
         _check_positive("hidden_size", hidden_size, type(self).__name__)
         self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
-        gates, bound = _GATES[mode], 1.0 / np.sqrt(hidden_size)
-        self.weight_ih = uniform_parameter((gates * hidden_size, input_size), bound)
-        self.weight_hh = uniform_parameter((gates * hidden_size, hidden_size), bound)
-        self.bias_ih = uniform_parameter((gates * hidden_size,), bound) if bias else None
-        self.bias_hh = uniform_parameter((gates * hidden_size,), bound) if bias else None
+        self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh = _gate_parameters(mode, input_size, hidden_size, bias)
 
     def _prepare(self, x, hx):
         """x (B, I) or unbatched (I,) -> (B, I); hx checked against (B, H) or (H,) and made (B, H)."""
@@ -209,24 +205,21 @@ class _RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False):
         super().__init__()
-        name = mode
-        _check_positive("input_size", input_size, name)
-        _check_positive("hidden_size", hidden_size, name)
-        _check_positive("num_layers", num_layers, name)
+        _check_positive("input_size", input_size, mode)
+        _check_positive("hidden_size", hidden_size, mode)
+        _check_positive("num_layers", num_layers, mode)
         if not isinstance(dropout, (int, float)) or not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+            raise ValueError(f"{mode}: dropout must be a number in [0, 1], got {dropout!r}")
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
         self.num_directions = 2 if bidirectional else 1
-        gates, bound = _GATES[mode], 1.0 / np.sqrt(hidden_size)
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for suffix in ("", "_reverse")[: self.num_directions]:
-                setattr(self, f"weight_ih_l{layer}{suffix}", uniform_parameter((gates * hidden_size, layer_input), bound))
-                setattr(self, f"weight_hh_l{layer}{suffix}", uniform_parameter((gates * hidden_size, hidden_size), bound))
-                if bias:
-                    setattr(self, f"bias_ih_l{layer}{suffix}", uniform_parameter((gates * hidden_size,), bound))
-                    setattr(self, f"bias_hh_l{layer}{suffix}", uniform_parameter((gates * hidden_size,), bound))
+                parameters = _gate_parameters(mode, layer_input, hidden_size, bias)
+                for kind, parameter in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), parameters):
+                    if parameter is not None:
+                        setattr(self, f"{kind}_l{layer}{suffix}", parameter)
 
     def _weights(self, layer, direction):
         suffix = "_reverse" if direction == 1 else ""
@@ -431,6 +424,14 @@ def _reverse(sequence, lengths):
     steps = np.arange(seq_len)[:, None]
     source = np.where(steps < lengths[None, :], lengths[None, :] - 1 - steps, steps)  # (T, B)
     return sequence[source, np.arange(batch)[None, :]]
+
+
+def _gate_parameters(mode, input_size, hidden_size, bias):
+    """weight_ih (G*H, input_size), weight_hh (G*H, H), bias_ih and bias_hh (G*H,) or None, for the
+    G gates of mode, each drawn from U(-1/sqrt(H), 1/sqrt(H)) as PyTorch initialises them."""
+    rows, bound = _GATES[mode] * hidden_size, 1.0 / np.sqrt(hidden_size)
+    return (uniform_parameter((rows, input_size), bound), uniform_parameter((rows, hidden_size), bound),
+            uniform_parameter((rows,), bound) if bias else None, uniform_parameter((rows,), bound) if bias else None)
 
 
 def _zeros(shape, like):

@@ -50,6 +50,11 @@ def operands(a, b, op_name, true_division=False):
                  for t in (a, b))
 
 
+def shape_args(shape):
+    """Accept both f(2, 3) and f((2, 3)): the sizes as one tuple."""
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
 def broadcastable(a_shape, b_shape):
     """numpy's rule: aligned from the last dimension, each pair of sizes is equal or has a 1."""
     return all(m == n or m == 1 or n == 1 for m, n in zip(reversed(a_shape), reversed(b_shape)))

@@ -11,6 +11,8 @@ from ._args import as_tensor, operands
 
 
 class Add(Function):
+    """a + b.  d/da = 1, d/db = 1."""
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -21,6 +23,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    """a - b.  d/da = 1, d/db = -1."""
+
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -31,6 +35,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """a * b.  d/da = b, d/db = a."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -43,6 +49,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    """a / b.  d/da = 1 / b, d/db = -a / b^2."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -56,6 +64,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    """-x.  d/dx = -1."""
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -86,6 +96,8 @@ class Pow(Function):
 
 
 class Exp(Function):
+    """exp(x).  d/dx = exp(x), saved from forward."""
+
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -99,6 +111,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    """log(x).  d/dx = 1 / x."""
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -111,6 +125,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    """sqrt(x).  d/dx = 1 / (2 sqrt(x))."""
+
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
@@ -138,6 +154,8 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    """tanh(x).  d/dx = 1 - tanh(x)^2, from the saved output."""
+
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
@@ -157,6 +175,8 @@ def stable_sigmoid(x):
 
 
 class Sigmoid(Function):
+    """sigmoid(x) = 1 / (1 + exp(-x)).  d/dx = s (1 - s), from the saved output s."""
+
     @staticmethod
     def forward(ctx, x):
         out = stable_sigmoid(x)
@@ -299,34 +319,42 @@ def pow(a, b):
 
 
 def neg(x):
+    """-x, elementwise: any shape -> the same shape."""
     return Neg.apply(as_tensor(x))
 
 
 def exp(x):
+    """exp(x), elementwise: any shape -> the same shape."""
     return Exp.apply(as_tensor(x))
 
 
 def log(x):
+    """Natural log, elementwise: any shape -> the same shape (-inf at 0, NaN below)."""
     return Log.apply(as_tensor(x))
 
 
 def sqrt(x):
+    """Square root, elementwise: any shape -> the same shape."""
     return Sqrt.apply(as_tensor(x))
 
 
 def abs(x):
+    """|x|, elementwise: any shape -> the same shape (gradient 0 at 0)."""
     return Abs.apply(as_tensor(x))
 
 
 def tanh(x):
+    """tanh(x), elementwise: any shape -> the same shape."""
     return Tanh.apply(as_tensor(x))
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)), elementwise and overflow-free: any shape -> the same shape."""
     return Sigmoid.apply(as_tensor(x))
 
 
 def relu(x):
+    """max(x, 0), elementwise: any shape -> the same shape (gradient 0 at 0)."""
     return Relu.apply(as_tensor(x))
 
 
@@ -343,10 +371,12 @@ def clamp(x, min=None, max=None):
 
 
 def maximum(a, b):
+    """Elementwise max of a and b, broadcasting; ties share the gradient half and half."""
     return Maximum.apply(*operands(a, b, "maximum"))
 
 
 def minimum(a, b):
+    """Elementwise min of a and b, broadcasting; ties share the gradient half and half."""
     return Minimum.apply(*operands(a, b, "minimum"))
 
 

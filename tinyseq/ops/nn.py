@@ -10,6 +10,7 @@ import numpy as np
 from .. import rng
 from ..function import Function
 from ._args import as_tensor, normalize_dim
+from .reduce import max_shift
 
 
 class Linear(Function):
@@ -33,10 +34,10 @@ class Linear(Function):
 
 
 def stable_log_softmax(x, axis):
-    """x - logsumexp(x) along axis, shifted by the maximum so that exp never overflows."""
-    shift = np.max(x, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
-    shifted = x - shift
+    """x - logsumexp(x) along axis, shifted by the maximum so that exp never overflows. Written as
+    (x - max) - log(sum(exp(x - max))) rather than x - logsumexp(x): for large |x| the subtraction of
+    two nearly equal large numbers would lose the result's digits."""
+    shifted = x - max_shift(x, axis)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 

@@ -16,7 +16,21 @@ def _keep(grad, axes, keepdim):
     return grad if keepdim else np.expand_dims(grad, axes)
 
 
+def _count(shape, axes):
+    """How many elements each output of a reduction over axes combines."""
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def max_shift(x, axes):
+    """The maximum over axes (kept as size-1 axes), the shift that keeps exp(x - shift) <= 1.
+    0 where the maximum is infinite, so an all -inf slice stays -inf instead of becoming NaN."""
+    shift = np.max(x, axis=axes, keepdims=True)
+    return np.where(np.isfinite(shift), shift, 0)
+
+
 class Sum(Function):
+    """sum over axes.  Backward: the output gradient copied to every summed element."""
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -28,10 +42,12 @@ class Sum(Function):
 
 
 class Mean(Function):
+    """mean over axes.  Backward: the output gradient / N to every averaged element."""
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        ctx.count = int(np.prod([x.shape[a] for a in axes]))
+        ctx.count = _count(x.shape, axes)
         return np.mean(x, axis=axes, keepdims=keepdim)
 
     @staticmethod
@@ -63,8 +79,7 @@ class Logsumexp(Function):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        shift = np.max(x, axis=axes, keepdims=True)
-        shift = np.where(np.isfinite(shift), shift, 0)
+        shift = max_shift(x, axes)
         out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
         ctx.save_for_backward(x, out)
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -81,7 +96,7 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, axes, keepdim, correction):
-        count = int(np.prod([x.shape[a] for a in axes]))
+        count = _count(x.shape, axes)
         centred = x - np.mean(x, axis=axes, keepdims=True)
         ctx.save_for_backward(centred)
         # A Python int (not the builtin max, which this module's max op shadows): N <= correction

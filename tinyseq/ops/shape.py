@@ -10,10 +10,12 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from ._args import as_tensor, normalize_dim
+from ._args import as_tensor, normalize_dim, shape_args
 
 
 class Reshape(Function):
+    """The same elements in a new shape.  Backward: reshape the gradient back."""
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.input_shape = x.shape
@@ -25,6 +27,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    """Dimensions reordered by dims.  Backward: the inverse permutation."""
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -36,6 +40,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    """x broadcast to a larger shape, without copying."""
+
     @staticmethod
     def forward(ctx, x, shape):
         return np.broadcast_to(x, shape)
@@ -70,6 +76,8 @@ def _is_basic(index):
 
 
 class Concat(Function):
+    """Arrays joined along dim.  Backward: the gradient cut back into their pieces."""
+
     @staticmethod
     def forward(ctx, dim, *arrays):
         ctx.dim = dim
@@ -82,6 +90,8 @@ class Concat(Function):
 
 
 class Stack(Function):
+    """Arrays of one shape joined along a new dim.  Backward: the gradient's slices."""
+
     @staticmethod
     def forward(ctx, dim, *arrays):
         ctx.dim = dim
@@ -119,6 +129,8 @@ class Unbind(Function):
 
 
 class Pad(Function):
+    """x surrounded by a constant.  Backward: the gradient's inner block."""
+
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.inner = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
@@ -130,6 +142,8 @@ class Pad(Function):
 
 
 class Flip(Function):
+    """x reversed along dims.  Backward: the gradient reversed the same way."""
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -140,15 +154,10 @@ class Flip(Function):
         return np.flip(grad, ctx.dims), None
 
 
-def _shape_args(shape):
-    """Accept both f(2, 3) and f((2, 3))."""
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-
-
 def reshape(x, *shape):
     """x with a new shape holding the same number of elements (one entry may be -1)."""
     x = as_tensor(x)
-    shape = _shape_args(shape)
+    shape = shape_args(shape)
     try:
         np.empty(x.shape, dtype=bool).reshape(shape)
     except ValueError:
@@ -164,10 +173,11 @@ def view(x, *shape):
 def permute(x, *dims):
     """x with its dimensions reordered: output dimension i is input dimension dims[i]."""
     x = as_tensor(x)
-    dims = _shape_args(dims)
-    if len(dims) != x.ndim or sorted(normalize_dim(dims, x.ndim, "permute", "dims")) != list(range(x.ndim)):
+    dims = shape_args(dims)
+    axes = normalize_dim(dims, x.ndim, "permute", "dims")
+    if len(axes) != x.ndim:
         raise ValueError(f"permute: dims must be a permutation of range({x.ndim}), got {dims}")
-    return Permute.apply(x, normalize_dim(dims, x.ndim, "permute", "dims"))
+    return Permute.apply(x, axes)
 
 
 def transpose(x, dim0, dim1):
@@ -182,7 +192,7 @@ def transpose(x, dim0, dim1):
 def expand(x, *sizes):
     """x broadcast to sizes without copying; -1 keeps a dimension's size (PyTorch's expand)."""
     x = as_tensor(x)
-    sizes = _shape_args(sizes)
+    sizes = shape_args(sizes)
     offset = len(sizes) - x.ndim
     if offset < 0:
         raise ValueError(f"expand: sizes {sizes} have fewer dimensions than the tensor's shape {x.shape}")
@@ -241,7 +251,7 @@ def _check_same_shapes(tensors, dim, op_name, skip_dim):
 
 def concat(tensors, dim=0):
     """The tensors joined along an existing dimension dim."""
-    tensors = [as_tensor(t) if not isinstance(t, (int, float)) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if tensors:
         (dim,) = normalize_dim(dim, tensors[0].ndim, "concat")
     _check_same_shapes(tensors, dim, "concat", skip_dim=True)
@@ -253,7 +263,7 @@ cat = concat
 
 def stack(tensors, dim=0):
     """The tensors (all of one shape) joined along a new dimension dim."""
-    tensors = [as_tensor(t) if not isinstance(t, (int, float)) else Tensor(t) for t in tensors]
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if tensors:
         (dim,) = normalize_dim(dim, tensors[0].ndim + 1, "stack")
     _check_same_shapes(tensors, dim, "stack", skip_dim=False)
