@@ -1,42 +1,45 @@
 """Benchmark: CTC loss forward + backward, tinyseq vs PyTorch CPU vs the same recursion in plain numpy.
 
-    python benchmarks/bench_ctc.py                 # all sizes, numba's default thread count
-    python benchmarks/bench_ctc.py --threads 1     # single-threaded, both libraries
-    python benchmarks/bench_ctc.py --repeats 50
+    python benchmarks/bench_ctc.py                      # the three sizes, 2 threads, each library alone
+    python benchmarks/bench_ctc.py --threads 1 --repeats 50
+    python benchmarks/bench_ctc.py --size 100,16,29,20 --contenders tinyseq,torch
+    python benchmarks/bench_ctc.py --first-call          # also: first call in a fresh process (compile, cache)
 
 Each timed call is one training step's worth of CTC: loss = ctc_loss(log_probs, ...) (reduction
-"mean", float32 log_probs from a log_softmax) and loss.backward(), through the public API with all
-of its argument checking. PyTorch gets the same thread count (torch.set_num_threads). The numpy
-baseline runs the log-space recursion, vectorised over the batch and the extended target and
-looping over time, so the ratio against it is what compiling the loop buys. Times are the best of
---repeats calls; the load average is printed because on a shared machine it moves the numbers.
-
-Then, in fresh processes with an empty and with a warm Numba on-disk cache, the time of the first
-ctc_loss call (compile or cache load) is measured.
+"mean", float32 log_probs from a log_softmax, every sequence using all T frames and S labels) and
+loss.backward(), through the public API with all of its argument checking, from a fresh leaf
+tensor each call. PyTorch runs torch.nn.functional.ctc_loss the same way. The numpy baseline runs
+the log-space recursion vectorised over the batch and the extended target and looping over time, so
+the ratio against it is what compiling the loop buys. Each contender runs in its own process with
+the same thread count (benchmarks/harness.py says why and how).
 """
 
-import argparse
 import os
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import harness
 
-import tinyseq as ts  # noqa: E402
-from tinyseq.ctc import ctc_loss  # noqa: E402
-
-SIZES = [  # (T, N, C, S)
+CONTENDERS = ("tinyseq", "torch", "numpy")
+CASES = [  # (T, N, C, S)
     (200, 32, 32, 40),
     (100, 16, 29, 20),
     (500, 8, 80, 100),
 ]
+
+
+def make_inputs(frames, batch, classes, target_length, seed=0):
+    """float32 log_probs (T, N, C) from a log_softmax, random targets (N, S) in [1, C), full lengths."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(frames, batch, classes))
+    log_probs = (logits - np.log(np.exp(logits).sum(axis=2, keepdims=True))).astype(np.float32)
+    targets = rng.integers(1, classes, size=(batch, target_length))
+    return log_probs, targets, np.full(batch, frames), np.full(batch, target_length)
 
 
 def numpy_ctc_loss_and_grad(log_probs, targets, blank=0):
@@ -87,64 +90,39 @@ def numpy_ctc_loss_and_grad(log_probs, targets, blank=0):
     return -log_likelihood, grad
 
 
-def best_time(function):
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
+def make_step(contender, case):
+    """One ctc_loss forward + backward of `contender` at case (T, N, C, S), as a callable."""
+    log_probs, targets, input_lengths, target_lengths = make_inputs(*case)
+    if contender == "tinyseq":
+        import tinyseq as ts
+        from tinyseq.ctc import ctc_loss
 
+        def step():
+            x = ts.tensor(log_probs, requires_grad=True)
+            ctc_loss(x, targets, input_lengths, target_lengths).backward()
+            return x.grad
 
-def make_inputs(frames, batch, classes, target_length, seed=0):
-    rng = np.random.default_rng(seed)
-    logits = rng.normal(size=(frames, batch, classes))
-    log_probs = (logits - np.log(np.exp(logits).sum(axis=2, keepdims=True))).astype(np.float32)
-    targets = rng.integers(1, classes, size=(batch, target_length))
-    return log_probs, targets, np.full(batch, frames), np.full(batch, target_length)
-
-
-def tinyseq_step(log_probs, targets, input_lengths, target_lengths):
-    x = ts.tensor(log_probs, requires_grad=True)
-    ctc_loss(x, targets, input_lengths, target_lengths).backward()
-    return x.grad
-
-
-def compare_speed(repeats, torch):
-    rows = []
-    for frames, batch, classes, target_length in SIZES:
-        log_probs, targets, input_lengths, target_lengths = make_inputs(frames, batch, classes, target_length)
-        tinyseq_step(log_probs, targets, input_lengths, target_lengths)  # compile or load from cache
-        contenders = {"tinyseq": lambda: tinyseq_step(log_probs, targets, input_lengths, target_lengths)}
-        if torch is not None:
-            torch_inputs = [torch.from_numpy(a) for a in (targets, input_lengths, target_lengths)]
-
-            def torch_step():
-                x = torch.tensor(log_probs, requires_grad=True)
-                torch.nn.functional.ctc_loss(x, *torch_inputs).backward()
-                return x.grad
-
-            torch_step()
-            contenders["torch"] = torch_step
-        contenders["numpy"] = lambda: numpy_ctc_loss_and_grad(log_probs, targets)
-        # Sanity: the numpy baseline computes the same numbers.
-        nll, _ = numpy_ctc_loss_and_grad(log_probs, targets)
-        with ts.no_grad():
+        with ts.no_grad():  # the comparison is only fair if both compute the same thing
             ours = ctc_loss(ts.tensor(log_probs), targets, input_lengths, target_lengths, reduction="none")
-        np.testing.assert_allclose(ours.data, nll, rtol=1e-5)
-        best = {}
-        for name, step in contenders.items():
-            # One contender at a time: OpenMP worker threads keep spinning for a while after a
-            # parallel call, and would slow down whichever library ran next.
-            calls = repeats if name != "numpy" else max(1, repeats // 5)  # the slow baseline needs fewer
-            best[name] = min(best_time(step) for _ in range(calls))
-        rows.append(((frames, batch, classes, target_length), best))
-    print(f"numba threads: {numba.get_num_threads()} ({numba.threading_layer()} layer), "
-          f"torch threads: {torch.get_num_threads() if torch else '-'}; best of {repeats} calls; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    header = f"{'T, N, C, S':>20} {'tinyseq ms':>11} {'torch ms':>9} {'numpy ms':>9} {'torch/tinyseq':>14} {'numpy/tinyseq':>14}"
-    print(header)
-    for size, best in rows:
-        torch_ms = best.get("torch", float("nan")) * 1e3
-        print(f"{str(size):>20} {best['tinyseq'] * 1e3:11.2f} {torch_ms:9.2f} {best['numpy'] * 1e3:9.1f} "
-              f"{torch_ms / (best['tinyseq'] * 1e3):14.2f} {best['numpy'] / best['tinyseq']:14.1f}")
+        np.testing.assert_allclose(ours.data, numpy_ctc_loss_and_grad(log_probs, targets)[0], rtol=1e-5)
+        return step
+    if contender == "torch":
+        torch = harness.import_torch()
+        torch_arguments = [torch.from_numpy(a) for a in (targets, input_lengths, target_lengths)]
+
+        def step():
+            x = torch.tensor(log_probs, requires_grad=True)
+            torch.nn.functional.ctc_loss(x, *torch_arguments).backward()
+            return x.grad
+
+        return step
+    return lambda: numpy_ctc_loss_and_grad(log_probs, targets)
+
+
+def memory_bytes(case):
+    """Rough peak of the most demanding contender (the numpy baseline's float64 (T, N, L) tables)."""
+    frames, batch, classes, target_length = case
+    return 8 * frames * batch * (6 * (2 * target_length + 1) + 3 * classes)
 
 
 FIRST_CALL = textwrap.dedent("""
@@ -163,35 +141,29 @@ FIRST_CALL = textwrap.dedent("""
 """)
 
 
-def compare_first_calls():
-    """First ctc_loss + backward in a fresh process: with an empty cache (compiles), then a warm one."""
-    repository = Path(__file__).resolve().parents[1]
+def first_calls(threads):
+    """First ctc_loss + backward in a fresh process: with an empty Numba cache (compiles), then warm."""
+    lines = []
     with tempfile.TemporaryDirectory() as cache:
-        environment = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(repository))
+        environment = dict(harness.child_environment(threads), NUMBA_CACHE_DIR=cache)
         for label in ("empty on-disk cache (compiles)", "warm on-disk cache"):
             output = subprocess.run([sys.executable, "-c", FIRST_CALL], env=environment, capture_output=True,
                                     text=True, check=True).stdout.split()
             imported, first, second = (float(v) for v in output)
-            print(f"fresh process, {label}: import {imported:.2f} s, first call {first:.2f} s, "
-                  f"second call {second:.2f} ms")
+            lines.append(f"fresh process, {label}: import {imported:.2f} s, first call {first:.2f} s, "
+                         f"second call {second:.2f} ms")
+    return lines
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20, help="timed calls per contender and size (best is kept)")
-    parser.add_argument("--threads", type=int, default=None, help="threads for numba and torch (default: numba's)")
-    args = parser.parse_args()
-    if args.threads is not None:
-        numba.set_num_threads(args.threads)
-    try:
-        import torch
-
-        torch.set_num_threads(numba.get_num_threads())
-    except ImportError:
-        torch = None
-        print("torch is not installed: pip install -e '.[parity]' to compare against it")
-    compare_speed(args.repeats, torch)
-    compare_first_calls()
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first_call = "--first-call" in argv
+    argv = [a for a in argv if a != "--first-call"]
+    report = harness.main(__file__, title="CTC loss, forward + backward, float32", case_names=("T", "N", "C", "S"),
+                          cases=CASES, contenders=CONTENDERS, ratios=[("tinyseq", "torch"), ("tinyseq", "numpy")],
+                          make_step=make_step, memory_bytes=memory_bytes, argv=argv)
+    if first_call and report is not None:
+        print("\n".join(first_calls(report["threads"])))
 
 
 if __name__ == "__main__":

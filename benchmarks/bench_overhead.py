@@ -1,39 +1,32 @@
 """Benchmark: what one recorded op costs, beyond the numpy arithmetic it wraps.
 
-    python benchmarks/bench_overhead.py                 # 1,000 nodes on 4 x 4 float32 tensors
-    python benchmarks/bench_overhead.py --size 64 --repeats 50
+    python benchmarks/bench_overhead.py                     # 1,000 nodes on 4 x 4 float32 tensors
+    python benchmarks/bench_overhead.py --size 1000,64 --repeats 50
+    python benchmarks/bench_overhead.py --contenders tinyseq,forward,numpy
 
-The workload is a chain of --nodes ops on tiny tensors, in blocks of four like one step of a
-recurrent cell:  h = tanh((h @ W) * a + b),  with W (S, S), a and b (S,) shared by every block, so
-their gradients accumulate over the whole chain as an RNN's weights do. One timed call is the
-forward pass (recording the graph) and backward() from sum(h).
+A case is (nodes, S). The workload is a chain of `nodes` ops on tiny tensors, in blocks of four like
+one step of a recurrent cell:  h = tanh((h @ W) * a + b),  with W (S, S), a and b (S,) shared by every
+block, so their gradients accumulate over the whole chain as an RNN's weights do. One timed call is
+the forward pass (recording the graph) and backward() from sum(h).
 
-"numpy" runs the same arithmetic with no framework: the forward pass keeps what the backward
-needs, and the backward is written out by hand (the chain rule for each of the four ops, gradients
-of W, a and b accumulated with +=). It is the floor any autograd on numpy can reach, so
-(tinyseq - numpy) / nodes is the framework's own cost per node: creating the Tensor and its graph
-node, the topological sort, and the engine's bookkeeping in backward. Target: under 10 us per node.
-
-PyTorch CPU (when installed, one thread) runs the same chain with its autograd, for scale.
-
-Times are CPU seconds of this process (time.process_time), not wall-clock: on a machine shared with
-other jobs, wall-clock time also counts the moments the process waits for a core. Each figure is
-the median of --repeats calls after a warm-up, the contenders interleaved call by call so they see
-the same conditions; compare ratios, and rerun before trusting a small difference.
+Contenders, each in its own process with the same thread count (benchmarks/harness.py):
+  tinyseq   forward + backward through tinyseq's autograd;
+  forward   tinyseq's forward pass alone (recording the graph), to split the cost;
+  torch     the same chain with PyTorch's autograd;
+  numpy     the same arithmetic with no framework: the forward pass keeps what the backward needs,
+            and the backward is written out by hand (the chain rule for each of the four ops,
+            gradients of W, a and b accumulated with +=). It is the floor any autograd on numpy
+            can reach, so (tinyseq - numpy) / nodes is the framework's own cost per node.
+The lines under the table give each contender's time per node (min over calls / nodes).
 """
-
-import argparse
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import harness
 
-import tinyseq as ts  # noqa: E402
-
+CONTENDERS = ("tinyseq", "forward", "torch", "numpy")
+DEFAULT_CONTENDERS = ("tinyseq", "torch", "numpy")
+CASES = [(1000, 4)]  # (nodes, S)
 OPS_PER_BLOCK = 4  # matmul, mul, add, tanh
 
 
@@ -48,6 +41,8 @@ def make_inputs(size, seed=0):
 
 def tinyseq_forward(arrays, blocks):
     """The forward pass alone (recording the graph); returns the loss and the leaves."""
+    import tinyseq as ts
+
     leaves = [ts.tensor(v, requires_grad=True) for v in arrays]
     h, w, a, b = leaves
     out = h
@@ -97,59 +92,43 @@ def torch_step(torch, arrays, blocks):
     return h.grad, w.grad, a.grad, b.grad
 
 
-def time_interleaved(contenders, repeats, warmup=2):
-    """Median CPU seconds per call of each contender, calls interleaved round-robin."""
-    for _ in range(warmup):
-        for fn in contenders.values():
-            fn()
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            start = time.process_time()
-            fn()
-            times[name].append(time.process_time() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+def make_step(contender, case):
+    nodes, size = case
+    blocks = max(nodes // OPS_PER_BLOCK, 1)
+    arrays = make_inputs(size)
+    if contender == "torch":
+        torch = harness.import_torch()
+        return lambda: torch_step(torch, arrays, blocks)
+    if contender == "numpy":
+        return lambda: numpy_step(arrays, blocks)
+    if contender == "forward":
+        return lambda: tinyseq_forward(arrays, blocks)
+    # The comparison is only fair if both compute the same thing.
+    for got, want in zip(tinyseq_step(arrays, blocks), numpy_step(arrays, blocks)):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
+    return lambda: tinyseq_step(arrays, blocks)
+
+
+def per_node(cases, measured):
+    """Microseconds per recorded node for every contender measured, from the minima."""
+    lines = []
+    for case in cases:
+        nodes = max(case[0] // OPS_PER_BLOCK, 1) * OPS_PER_BLOCK
+        best = {name: min(results[tuple(case)]["times_ms"]) for name, results in measured.items()
+                if "times_ms" in results[tuple(case)]}
+        parts = [f"{name} {ms / nodes * 1e3:.2f} us" for name, ms in best.items()]
+        if "tinyseq" in best and "numpy" in best:
+            parts.append(f"tinyseq's own cost {(best['tinyseq'] - best['numpy']) / nodes * 1e3:.2f} us")
+        lines.append(f"per node at {case}: " + ", ".join(parts))
+    return lines
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=1000, help="recorded ops in the chain (a multiple of 4)")
-    parser.add_argument("--size", type=int, default=4, help="tensors are (size, size) and (size,)")
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
-    args = parser.parse_args(argv)
-    blocks = max(args.nodes // OPS_PER_BLOCK, 1)
-    nodes = blocks * OPS_PER_BLOCK
-    arrays = make_inputs(args.size)
-
-    ours, floor = tinyseq_step(arrays, blocks), numpy_step(arrays, blocks)
-    for got, want in zip(ours, floor):  # the comparison is only fair if both compute the same thing
-        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
-
-    contenders = {"tinyseq": lambda: tinyseq_step(arrays, blocks), "numpy": lambda: numpy_step(arrays, blocks),
-                  "forward": lambda: tinyseq_forward(arrays, blocks)}
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            print("(PyTorch not installed: pip install -e '.[parity]' to add its column)")
-    if torch is not None:
-        torch.set_num_threads(1)
-        contenders["torch"] = lambda: torch_step(torch, arrays, blocks)
-
-    medians = time_interleaved(contenders, args.repeats)
-    print(f"chain of {nodes} recorded ops (h = tanh((h @ W) * a + b), {blocks} times) on "
-          f"({args.size}, {args.size}) float32, forward + backward, median of {args.repeats}")
-    forward = medians.pop("forward")
-    print(f"{'':10s}{'ms / call':>12s}{'us / node':>12s}{'x numpy':>10s}")
-    for name, seconds in medians.items():
-        print(f"{name:10s}{seconds * 1e3:12.2f}{seconds / nodes * 1e6:12.2f}{seconds / medians['numpy']:10.1f}")
-    per_node = medians["tinyseq"] / nodes * 1e6
-    print(f"tinyseq per node: {forward / nodes * 1e6:.2f} us forward + "
-          f"{(medians['tinyseq'] - forward) / nodes * 1e6:.2f} us backward = {per_node:.2f} us "
-          f"({'within' if per_node < 10 else 'ABOVE'} the 10 us target); "
-          f"{(medians['tinyseq'] - medians['numpy']) / nodes * 1e6:.2f} us of it is tinyseq's own cost")
+    return harness.main(__file__, title="Engine overhead: a chain of recorded ops h = tanh((h @ W) * a + b), forward + backward",
+                        case_names=("nodes", "S"), cases=CASES, contenders=CONTENDERS,
+                        default_contenders=DEFAULT_CONTENDERS,
+                        ratios=[("tinyseq", "torch"), ("tinyseq", "numpy")], make_step=make_step,
+                        argv=argv, epilogue=per_node)
 
 
 if __name__ == "__main__":

@@ -1,195 +1,184 @@
-"""Benchmark: LSTM and GRU forward + backward, tinyseq vs PyTorch CPU vs the numpy matmul bound.
+"""Benchmark: LSTM and GRU layers, tinyseq vs PyTorch CPU vs the numpy matmul bound.
 
-    python benchmarks/bench_rnn.py                  # every size, both layers
-    python benchmarks/bench_rnn.py --repeats 20 --composed
-    python benchmarks/bench_rnn.py --threads 1 --statistic min
+    python benchmarks/bench_rnn.py                       # every case, 2 threads, each library alone
+    python benchmarks/bench_rnn.py --contenders tinyseq,bound --repeats 30
+    python benchmarks/bench_rnn.py --size LSTM,train,50,32,64,128 --size BiLSTM2,infer,20,64,256,512
+    python benchmarks/bench_rnn.py --contenders tinyseq,composed,torch   # add the composed reference path
 
-One timed call is one training step's worth of the layer: output, state = layer(x) on a float32
-(T, B, I) input that requires a gradient, then output.backward(cotangent) with a fixed random
-cotangent, gradients reset before each call. PyTorch runs the same thing on its CPU kernels with the
-same number of threads as numpy's BLAS (read with threadpoolctl when it is installed, else 2), or
---threads for both (numpy's BLAS is limited with threadpoolctl, or else by restarting the script
-with OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS set).
+A case is (layer, pass, T, B, I, H) on a float32 (T, B, I) input:
+    layer  LSTM or GRU: one unidirectional layer;  BiLSTM2: a bidirectional 2-layer LSTM called
+           with lengths= (drawn once in [T/2, T], the longest = T), the demos' shape. PyTorch runs it
+           on a packed sequence (pack_padded_sequence, enforce_sorted=False) and pads the output back.
+    pass   train: output, state = layer(x) on an x that requires a gradient, then
+           output.backward(cotangent) with a fixed random cotangent, gradients reset each call;
+           infer: the forward pass alone under no_grad() (torch.no_grad() for PyTorch).
 
-The "matmul bound" is the time of only the matrix products that any implementation of
-forward + backward has to do, run back to back in numpy on arrays of the right shapes:
+Contenders: tinyseq (the fused path, the default), composed (tinyseq's step-by-step reference
+path; not run unless asked for), torch, and "bound": only the matrix products that any
+implementation of the same pass has to do, run back to back in numpy on arrays of the right shapes:
     forward   X W_ih^T over all steps at once              (T*B, I) x (I, G*H)
               h_{t-1} W_hh^T at every step                  T times (B, H) x (H, G*H)
     backward  dX = dA W_ih and dW_ih = dA^T X               (T*B, G*H) x (G*H, I), (G*H, T*B) x (T*B, I)
               dh_{t-1} = dA_t W_hh at every step            T times (B, G*H) x (G*H, H)
               dW_hh = dA^T H_prev over all steps at once    (G*H, T*B) x (T*B, H)
-(G = 4 gates for the LSTM, 3 for the GRU; dA is the gradient of the gates' pre-activations.)
-The elementwise gate arithmetic is not in the bound, so no implementation reaches it; the column
-tinyseq / bound shows how much of tinyseq's time is spent outside BLAS.
-
-Times are medians (or, with --statistic min, minima) over --repeats calls after --warmup calls,
-with the contenders interleaved call by call so that they see the same machine load. Other work on
-the machine only ever adds time, so on a shared machine the minimum is the steadier estimate of
-what a step costs; either way, compare ratios and rerun before trusting a small difference.
+(G = 4 gates for the LSTM, 3 for the GRU; dA is the gradient of the gates' pre-activations), once
+per layer and direction; BiLSTM2's second layer reads 2H inputs. The bound ignores lengths= (every
+sequence is run for T steps). The elementwise gate arithmetic is not in the bound, so nothing
+reaches it; tinyseq / bound shows how much time is spent outside BLAS. Each contender runs in its
+own process with the same thread count (benchmarks/harness.py says why and how).
 """
-
-import argparse
-import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import harness
 
-import tinyseq as ts  # noqa: E402
-import tinyseq.nn as nn  # noqa: E402
-
+CONTENDERS = ("tinyseq", "composed", "torch", "bound")
+DEFAULT_CONTENDERS = ("tinyseq", "torch", "bound")
 SIZES = [  # (T, B, I, H)
     (50, 32, 64, 128),
     (100, 16, 32, 64),
     (20, 64, 256, 512),
 ]
-GATES = {"LSTM": 4, "GRU": 3}
+CASES = ([(layer, "train", *size) for layer in ("LSTM", "GRU", "BiLSTM2") for size in SIZES]
+         + [(layer, "infer", *size) for layer in ("LSTM", "GRU") for size in SIZES])
+LAYERS = {  # layer -> (class name, gates, num_layers, bidirectional, uses lengths)
+    "LSTM": ("LSTM", 4, 1, False, False),
+    "GRU": ("GRU", 3, 1, False, False),
+    "BiLSTM2": ("LSTM", 4, 2, True, True),
+}
 
 
-def blas_threads():
-    """numpy's BLAS thread count, via threadpoolctl when it is installed; else None."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    return max(counts) if counts else None
-
-
-def limit_blas_threads(threads):
-    """Keep numpy's BLAS to `threads` for the whole run: with threadpoolctl when it is installed,
-    else by running this script again with the BLAS libraries' environment variables set (they are
-    only read when numpy is first imported)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        variables = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        if any(os.environ.get(name) != str(threads) for name in variables):
-            environment = dict(os.environ, **{name: str(threads) for name in variables})
-            os.execve(sys.executable, [sys.executable, *sys.argv], environment)
-        return None
-    return threadpool_limits(limits=threads, user_api="blas")
-
-
-def tinyseq_step(mode, size, fused=True):
-    """A callable running one forward + backward of a tinyseq layer."""
-    seq_len, batch, input_size, hidden = size
+def make_data(case):
+    """x (T, B, I), the cotangent of the output and the lengths (None unless the layer uses them)."""
+    layer, _, seq_len, batch, input_size, hidden = case
+    _, _, _, bidirectional, uses_lengths = LAYERS[layer]
     rng = np.random.default_rng(0)
+    x = rng.standard_normal((seq_len, batch, input_size)).astype(np.float32)
+    cotangent = rng.standard_normal((seq_len, batch, hidden * (2 if bidirectional else 1))).astype(np.float32)
+    lengths = None
+    if uses_lengths:
+        lengths = rng.integers(max(seq_len // 2, 1), seq_len + 1, size=batch)
+        lengths[0] = seq_len
+        cotangent *= (np.arange(seq_len)[:, None] < lengths[None, :])[:, :, None]
+    return x, cotangent, lengths
+
+
+def tinyseq_step(case, fused):
+    import tinyseq as ts
+    import tinyseq.nn as nn
+
+    layer_name, run, _, _, input_size, hidden = case
+    class_name, _, num_layers, bidirectional, _ = LAYERS[layer_name]
+    x_data, cotangent, lengths = make_data(case)
     ts.manual_seed(0)
-    layer = getattr(nn, mode)(input_size, hidden)
+    layer = getattr(nn, class_name)(input_size, hidden, num_layers=num_layers, bidirectional=bidirectional)
     layer.fused = fused
-    x = ts.tensor(rng.standard_normal((seq_len, batch, input_size)).astype(np.float32), requires_grad=True)
-    cotangent = rng.standard_normal((seq_len, batch, hidden)).astype(np.float32)
+    if run == "infer":
+        x = ts.tensor(x_data)
+
+        def step():
+            with ts.no_grad():
+                return layer(x, lengths=lengths)[0]
+
+        return step
+    x = ts.tensor(x_data, requires_grad=True)
 
     def step():
         layer.zero_grad()
         x.grad = None
-        output, _ = layer(x)
+        output, _ = layer(x, lengths=lengths)
         output.backward(cotangent)
 
     return step
 
 
-def torch_step(torch, mode, size):
-    """A callable running one forward + backward of the PyTorch layer of the same size."""
-    seq_len, batch, input_size, hidden = size
-    rng = np.random.default_rng(0)
+def torch_step(case):
+    torch = harness.import_torch()
+    layer_name, run, _, _, input_size, hidden = case
+    class_name, _, num_layers, bidirectional, _ = LAYERS[layer_name]
+    x_data, cotangent_data, lengths = make_data(case)
     torch.manual_seed(0)
-    layer = getattr(torch.nn, mode)(input_size, hidden)
-    x = torch.tensor(rng.standard_normal((seq_len, batch, input_size)).astype(np.float32), requires_grad=True)
-    cotangent = torch.tensor(rng.standard_normal((seq_len, batch, hidden)).astype(np.float32))
+    layer = getattr(torch.nn, class_name)(input_size, hidden, num_layers=num_layers, bidirectional=bidirectional)
+    x = torch.tensor(x_data, requires_grad=run == "train")
+    cotangent = torch.tensor(cotangent_data)
+    pack, unpack = torch.nn.utils.rnn.pack_padded_sequence, torch.nn.utils.rnn.pad_packed_sequence
+
+    def forward():
+        if lengths is None:
+            return layer(x)[0]
+        packed = pack(x, torch.from_numpy(lengths), enforce_sorted=False)
+        return unpack(layer(packed)[0], total_length=x.shape[0])[0]
+
+    if run == "infer":
+        def step():
+            with torch.no_grad():
+                return forward()
+
+        return step
 
     def step():
         layer.zero_grad(set_to_none=True)
         x.grad = None
-        output, _ = layer(x)
-        output.backward(cotangent)
+        forward().backward(cotangent)
 
     return step
 
 
-def matmul_bound_step(mode, size):
-    """A callable doing only the matmuls of forward + backward (see the module docstring)."""
-    seq_len, batch, input_size, hidden = size
-    gates = GATES[mode] * hidden
+def bound_step(case):
+    """Only the matmuls of the pass (see the module docstring), every layer and direction."""
+    layer_name, run, seq_len, batch, input_size, hidden = case
+    _, gates_per_unit, num_layers, bidirectional, _ = LAYERS[layer_name]
+    gates = gates_per_unit * hidden
     rng = np.random.default_rng(0)
     make = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
-    x, weight_ih, weight_hh = make(seq_len * batch, input_size), make(gates, input_size), make(gates, hidden)
-    hidden_states, grad_pre = make(seq_len, batch, hidden), make(seq_len, batch, gates)
+    directions = 2 if bidirectional else 1
+    runs = []  # one (x, W_ih, W_hh, H, dA) per layer and direction
+    for layer in range(num_layers):
+        layer_input = input_size if layer == 0 else hidden * directions
+        for _ in range(directions):
+            runs.append((make(seq_len * batch, layer_input), make(gates, layer_input), make(gates, hidden),
+                         make(seq_len, batch, hidden), make(seq_len, batch, gates)))
 
     def step():
-        x @ weight_ih.T
-        for t in range(seq_len):
-            hidden_states[t] @ weight_hh.T
-        flat_grad = grad_pre.reshape(-1, gates)
-        flat_grad @ weight_ih
-        flat_grad.T @ x
-        for t in range(seq_len):
-            grad_pre[t] @ weight_hh
-        flat_grad.T @ hidden_states.reshape(-1, hidden)
+        for x, weight_ih, weight_hh, hidden_states, grad_pre in runs:
+            x @ weight_ih.T
+            for t in range(seq_len):
+                hidden_states[t] @ weight_hh.T
+            if run == "infer":
+                continue
+            flat_grad = grad_pre.reshape(-1, gates)
+            flat_grad @ weight_ih
+            flat_grad.T @ x
+            for t in range(seq_len):
+                grad_pre[t] @ weight_hh
+            flat_grad.T @ hidden_states.reshape(-1, hidden)
 
     return step
 
 
-def summary_times(steps, repeats, warmup, statistic):
-    """Median or minimum wall time (ms) of each callable, calls interleaved so all see the same load."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(1000 * (time.perf_counter() - start))
-    summarise = statistics.median if statistic == "median" else min
-    return {name: summarise(values) for name, values in times.items()}
+def make_step(contender, case):
+    if contender == "torch":
+        return torch_step(case)
+    if contender == "bound":
+        return bound_step(case)
+    return tinyseq_step(case, fused=contender == "tinyseq")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls per contender")
-    parser.add_argument("--statistic", choices=["median", "min"], default="median", help="how the calls are summarised")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
-    parser.add_argument("--threads", type=int, default=None, help="threads for PyTorch (and numpy's BLAS, if possible)")
-    parser.add_argument("--composed", action="store_true", help="also time tinyseq's composed reference path")
-    args = parser.parse_args()
+def memory_bytes(case):
+    """Rough peak: every gate pre-activation and state of every step, float32, a few copies."""
+    layer_name, _, seq_len, batch, input_size, hidden = case
+    _, gates, num_layers, bidirectional, _ = LAYERS[layer_name]
+    directions = 2 if bidirectional else 1
+    per_step = batch * (input_size + (gates + 4) * hidden * directions * num_layers)
+    return 4 * 4 * seq_len * per_step
 
-    threads = args.threads or blas_threads() or 2
-    limiter = limit_blas_threads(threads) if args.threads else None  # keeps the limit in force while referenced
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if torch is not None:
-        torch.set_num_threads(threads)
 
-    print(f"float32, forward + backward, {args.statistic} of {args.repeats} after {args.warmup} warm-up calls, "
-          f"{threads} thread(s){'' if torch else '; PyTorch not installed'}")
-    columns = ["layer", "T", "B", "I", "H", "tinyseq ms"]
-    columns += ["composed ms"] if args.composed else []
-    columns += ["torch ms", "tinyseq/torch"] if torch else []
-    columns += ["bound ms", "tinyseq/bound"]
-    widths = [max(len(c), 6) for c in columns]
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths)))
-    for mode in GATES:
-        for size in SIZES:
-            steps = {"tinyseq": tinyseq_step(mode, size)}
-            if args.composed:
-                steps["composed"] = tinyseq_step(mode, size, fused=False)
-            if torch:
-                steps["torch"] = torch_step(torch, mode, size)
-            steps["bound"] = matmul_bound_step(mode, size)
-            ms = summary_times(steps, args.repeats, args.warmup, args.statistic)
-            row = [mode, *map(str, size), f"{ms['tinyseq']:.1f}"]
-            row += [f"{ms['composed']:.1f}"] if args.composed else []
-            row += [f"{ms['torch']:.1f}", f"{ms['tinyseq'] / ms['torch']:.2f}x"] if torch else []
-            row += [f"{ms['bound']:.1f}", f"{ms['tinyseq'] / ms['bound']:.2f}x"]
-            print("  ".join(c.rjust(w) for c, w in zip(row, widths)), flush=True)
+def main(argv=None):
+    return harness.main(__file__, title="LSTM and GRU layers, float32 (train = forward + backward, infer = forward under no_grad)",
+                        case_names=("layer", "pass", "T", "B", "I", "H"), cases=CASES, contenders=CONTENDERS,
+                        default_contenders=DEFAULT_CONTENDERS,
+                        ratios=[("tinyseq", "torch"), ("tinyseq", "bound"), ("composed", "tinyseq")],
+                        make_step=make_step, memory_bytes=memory_bytes, argv=argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,360 @@
+"""What every benchmark in this folder shares: each contender in its own process, the same threads.
+
+A benchmark script (bench_ctc.py, bench_rnn.py, ...) names its contenders ("tinyseq", "torch",
+"bound", ...) and its cases (sizes), and gives one function, make_step(contender, case), that
+builds a zero-argument callable doing one timed unit of work. harness.main() does the rest:
+
+  * Every contender runs in a fresh Python process of its own (this script run again with
+    --child), which measures that contender's cases one after the other (--isolate: a process per
+    case too). In one process, OpenBLAS's worker threads keep spinning for a while after each numpy
+    call and take the cores from PyTorch's OpenMP threads, and vice versa, so whichever library
+    runs second looks several times slower than it is.
+  * Every child gets the same thread count, through OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
+    MKL_NUM_THREADS, NUMBA_NUM_THREADS (read when the libraries load) and torch.set_num_threads.
+    The child reports the counts actually in force, and the table says if they differ.
+  * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the children's environment: some
+    machines set them to pin an old OpenBLAS to a safe kernel, which makes numpy slower than a
+    user's numpy would be. Only benchmarks do this, never tests or CI; the header prints the kernel
+    numpy's OpenBLAS actually chose (read from the loaded library with ctypes, so threadpoolctl is
+    not needed).
+  * Each case is called --warmup times untimed, then --repeats times (fewer if the calls exceed
+    --budget seconds, never fewer than 3), and min and median wall times are reported. On a shared
+    machine other work only ever adds time, so ratios are taken between minima; the medians show
+    the spread. The load average is printed before and after.
+  * A contender that cannot run says so in one line and its column stays empty: torch not
+    installed, a case whose estimated memory exceeds what the machine has available, a MemoryError,
+    or a child killed (for instance by the out-of-memory killer). No ratio is ever printed for a
+    contender that was not measured.
+
+A benchmark script looks like this (see bench_ctc.py):
+
+    CONTENDERS = ("tinyseq", "torch")
+    CASES = [(200, 32, 32, 40), ...]
+    def make_step(contender, case): ...           # raises harness.Unavailable("why") if it cannot
+    def memory_bytes(case): ...                   # optional: rough peak bytes of one contender
+    if __name__ == "__main__":
+        harness.main(__file__, title=..., case_names=("T", "N", "C", "S"), cases=CASES,
+                     contenders=CONTENDERS, ratios=[("tinyseq", "torch")], make_step=make_step)
+
+--json FILE writes the results for benchmarks/run_all.py, which runs every benchmark and writes
+benchmarks/results.md and a PNG of the ratios.
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS")
+PINNING_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+MIN_REPEATS = 3
+
+
+class Unavailable(Exception):
+    """Raised by make_step when a contender cannot run here; the message is the one line printed."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The child side: build the step, time it, report.
+# ---------------------------------------------------------------------------------------------
+
+
+def import_torch():
+    """torch with the benchmark's thread count, or Unavailable when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        raise Unavailable("torch is not installed (pip install -e '.[parity]'): its column is skipped") from None
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())))
+    return torch
+
+
+def time_step(step, repeats, warmup, budget):
+    """Wall times (ms) of `repeats` calls after `warmup` calls; fewer (>= MIN_REPEATS) past `budget` s."""
+    for _ in range(warmup):
+        step()
+    times = []
+    started = time.perf_counter()
+    while len(times) < repeats:
+        start = time.perf_counter()
+        step()
+        times.append(1000 * (time.perf_counter() - start))
+        if len(times) >= MIN_REPEATS and time.perf_counter() - started > budget:
+            break
+    return times
+
+
+def run_child(spec, make_step):
+    """Measure spec["cases"] for spec["contender"]; print one JSON line with a result per case."""
+    results = []
+    for case in spec["cases"]:
+        step = None
+        try:
+            step = make_step(spec["contender"], tuple(case))
+            times = time_step(step, spec["repeats"], spec["warmup"], spec["budget"])
+            results.append({"times_ms": times})
+        except Unavailable as reason:
+            results.append({"skipped": str(reason)})
+        except MemoryError:
+            results.append({"skipped": "ran out of memory (MemoryError)"})
+        del step  # free this case's arrays before the next one is built
+    print("RESULT " + json.dumps({"results": results, "runtime": runtime_info()}), flush=True)
+
+
+def openblas_library():
+    """ctypes handle and symbol suffix of the OpenBLAS numpy loaded, or (None, None)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
+    except OSError:
+        return None, None
+    for path in sorted(paths):
+        library = ctypes.CDLL(path)
+        # numpy's wheels ship scipy-openblas with prefixed, 64-bit-int symbols; others are plain.
+        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "")):
+            if hasattr(library, f"{prefix}get_corename{suffix}"):
+                return library, (prefix, suffix)
+    return None, None
+
+
+def runtime_info():
+    """What this process runs on: numpy's BLAS and its kernel, and each library's thread count."""
+    info = {"python": platform.python_version(),
+            "pinning": {name: os.environ.get(name) for name in PINNING_VARIABLES}}
+    if "numpy" in sys.modules:
+        import numpy as np
+
+        info["numpy"] = np.__version__
+        try:
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            info["blas"] = f"{blas.get('name')} {blas.get('version')}"
+        except (TypeError, KeyError):  # numpy < 1.26 has no mode="dicts"
+            info["blas"] = "unknown"
+        library, (prefix, suffix) = openblas_library()
+        if library is not None:
+            corename = getattr(library, f"{prefix}get_corename{suffix}")
+            corename.restype = ctypes.c_char_p
+            info["blas_core"] = corename().decode()
+            info["blas_threads"] = getattr(library, f"{prefix}get_num_threads{suffix}")()
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+        info["torch_cpu"] = torch.backends.cpu.get_cpu_capability()
+    if "numba" in sys.modules:
+        numba = sys.modules["numba"]
+        info["numba"] = numba.__version__
+        info["numba_threads"] = numba.get_num_threads()
+    return info
+
+
+# ---------------------------------------------------------------------------------------------
+# The parent side: one child per contender and case, then the table.
+# ---------------------------------------------------------------------------------------------
+
+
+def child_environment(threads):
+    """The parent's environment with the thread counts set and the OpenBLAS pinning removed."""
+    environment = {name: value for name, value in os.environ.items() if name not in PINNING_VARIABLES}
+    environment.update({name: str(threads) for name in THREAD_VARIABLES})
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
+    return environment
+
+
+def available_memory_bytes():
+    """MemAvailable from /proc/meminfo, or None where there is no such file."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def measure(script, contender, cases, threads, repeats, warmup, budget):
+    """Run `script --child` for one contender over `cases`; a list of result dicts, one per case."""
+    spec = {"contender": contender, "cases": [list(case) for case in cases], "repeats": repeats,
+            "warmup": warmup, "budget": budget}
+    completed = subprocess.run([sys.executable, str(script), "--child", json.dumps(spec)],
+                               env=child_environment(threads), capture_output=True, text=True)
+    for line in completed.stdout.splitlines():
+        if line.startswith("RESULT "):
+            report = json.loads(line[len("RESULT "):])
+            return [dict(result, runtime=report["runtime"]) for result in report["results"]]
+    if completed.returncode < 0:
+        reason = f"the process was killed by signal {-completed.returncode} (out of memory?)"
+    else:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        reason = f"the process failed (exit {completed.returncode}): {last}"
+    return [{"skipped": reason} for _ in cases]
+
+
+def machine_info():
+    """The CPU model and core count, and the load average now."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "load": os.getloadavg()}
+
+
+def summarise(result):
+    times = result.get("times_ms")
+    if not times:
+        return None
+    return {"min": min(times), "median": statistics.median(times), "calls": len(times)}
+
+
+def format_ms(value):
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def table(title, case_names, cases, contenders, ratios, measured):
+    """The markdown table: min / median ms per contender, then ratios of minima (and of medians)."""
+    header = [", ".join(case_names)] + [f"{name} ms min / med" for name in contenders]
+    header += [f"{a}/{b}" for a, b in ratios]
+    lines = [f"| {' | '.join(header)} |", "|" + " --- |" * len(header)]
+    for case in cases:
+        row = ["(" + ", ".join(str(v) for v in case) + ")"]
+        stats = {name: summarise(measured[name][tuple(case)]) for name in contenders}
+        for name in contenders:
+            s = stats[name]
+            row.append("-" if s is None else f"{format_ms(s['min'])} / {format_ms(s['median'])}")
+        for a, b in ratios:
+            if stats[a] is None or stats[b] is None:
+                row.append("-")  # never a ratio of something not measured
+            else:
+                row.append(f"{stats[a]['min'] / stats[b]['min']:.2f}x ({stats[a]['median'] / stats[b]['median']:.2f}x)")
+        lines.append(f"| {' | '.join(row)} |")
+    return lines
+
+
+def describe_runtime(measured, threads):
+    """One line per library as the children reported it, and any thread count that is not `threads`."""
+    runtimes = [result["runtime"] for per_case in measured.values() for result in per_case.values()
+                if "runtime" in result]
+    if not runtimes:
+        return ["no contender ran"]
+    merged = {}  # key -> the distinct values the children reported, as text
+    for runtime in runtimes:
+        for key, reported in runtime.items():
+            merged.setdefault(key, set()).add(reported if isinstance(reported, str) else json.dumps(reported, sort_keys=True))
+
+    def value(key):
+        return " or ".join(sorted(merged.get(key, {"?"})))
+
+    lines = [f"numpy {value('numpy')}, BLAS {value('blas')}, kernel (core type) {value('blas_core')}, "
+             f"BLAS threads {value('blas_threads')}"]
+    if "torch" in merged:
+        lines.append(f"torch {value('torch')} (CPU capability {value('torch_cpu')}), threads {value('torch_threads')}")
+    if "numba" in merged:
+        lines.append(f"numba {value('numba')}, threads {value('numba_threads')}")
+    pinned = [v for v in merged.get("pinning", ()) if any(json.loads(v).values())]
+    lines.append("OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the children: " + ("SET " + pinned[0] if pinned else "unset"))
+    for key in ("blas_threads", "torch_threads", "numba_threads"):
+        counts = {int(count) for count in merged.get(key, ())}
+        if counts - {threads}:
+            lines.append(f"WARNING: {key} was {sorted(counts)}, not the {threads} asked for")
+    return lines
+
+
+def parse_case(text, arity):
+    """'50,32,64,128' -> (50, 32, 64, 128); entries that are not ints stay strings ('LSTM,train,...')."""
+    values = tuple(int(v) if v.lstrip("-").isdigit() else v for v in text.split(","))
+    if len(values) != arity:
+        raise argparse.ArgumentTypeError(f"a case needs {arity} comma-separated values, got {text!r}")
+    return values
+
+
+def main(script, *, title, case_names, cases, contenders, ratios, make_step, memory_bytes=None,
+         default_contenders=None, argv=None, epilogue=None):
+    """Command line of a benchmark script: its child mode, or measuring and printing the table.
+
+    cases: tuples of ints and strings (case_names names their entries). default_contenders: the
+    ones run without --contenders (default: all). epilogue(cases, measured) -> extra lines.
+    Returns the results as a dict (also written with --json).
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        run_child(json.loads(argv[1]), make_step)
+        return None
+    parser = argparse.ArgumentParser(description=title)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library (default: all cores)")
+    parser.add_argument("--repeats", type=int, default=15, help="timed calls per contender and case")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
+    parser.add_argument("--budget", type=float, default=10.0, help="stop repeating after this many seconds (>= 3 calls)")
+    parser.add_argument("--contenders", default=",".join(default_contenders or contenders),
+                        help=f"comma-separated, from {','.join(contenders)}")
+    parser.add_argument("--isolate", action="store_true",
+                        help="a process per case too (default: one per contender, running its cases in turn)")
+    parser.add_argument("--size", action="append", type=lambda text: parse_case(text, len(case_names)),
+                        help=f"a case {','.join(case_names)} instead of the default ones (repeatable)")
+    parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
+    args = parser.parse_args(argv)
+    if args.size:
+        cases = args.size
+    chosen = [name for name in args.contenders.split(",") if name]
+    unknown = set(chosen) - set(contenders)
+    if unknown:
+        parser.error(f"--contenders: unknown {sorted(unknown)}, expected some of {list(contenders)}")
+    contenders = [name for name in contenders if name in chosen]
+    ratios = [(a, b) for a, b in ratios if a in contenders and b in contenders]
+
+    machine = machine_info()
+    print(f"# {title}")
+    print(f"{machine['cpu']}, {machine['cores']} cores; {args.threads} thread(s) for every library; "
+          f"each contender in its own process; wall ms, min / median of up to {args.repeats} calls "
+          f"after {args.warmup} warm-up calls; load average {machine['load'][0]:.2f}", flush=True)
+    started = time.time()
+    available = available_memory_bytes()
+    measured = {name: {} for name in contenders}
+    notes = []
+    for name in contenders:
+        runnable = []
+        for case in cases:
+            needed = memory_bytes(case) if memory_bytes else None
+            if needed is not None and available is not None and needed > available:
+                measured[name][tuple(case)] = {"skipped": f"needs about {needed / 2**30:.1f} GiB, "
+                                                          f"{available / 2**30:.1f} GiB available"}
+            else:
+                runnable.append(case)
+        groups = [[case] for case in runnable] if args.isolate else [runnable] if runnable else []
+        for group in groups:
+            for case, result in zip(group, measure(script, name, group, args.threads, args.repeats, args.warmup, args.budget)):
+                measured[name][tuple(case)] = result
+        for case in cases:
+            if "skipped" in measured[name][tuple(case)]:
+                notes.append(f"{name} at ({', '.join(map(str, case))}): {measured[name][tuple(case)]['skipped']}")
+    finished = os.getloadavg()
+    lines = describe_runtime(measured, args.threads)
+    if max(machine["load"][0], finished[0]) > machine["cores"]:
+        lines.append(f"NOTE: the machine was busy (load average up to {max(machine['load'][0], finished[0]):.1f} on "
+                     f"{machine['cores']} cores): every time is an upper bound, and a library synchronising several "
+                     "threads (PyTorch's OpenMP) can lose many times over while its threads wait for a core")
+    lines += [""] + table(title, case_names, cases, contenders, ratios, measured)
+    lines += [""] + [f"skipped: {note}" for note in notes] if notes else []
+    lines += epilogue(cases, measured) if epilogue else []
+    lines.append(f"load average {machine['load'][0]:.2f} before, {finished[0]:.2f} after; "
+                 f"{time.time() - started:.0f} s in all")
+    print("\n".join(lines), flush=True)
+    report = {"title": title, "script": Path(script).name, "argv": argv, "machine": machine,
+              "threads": args.threads, "case_names": list(case_names), "cases": [list(c) for c in cases],
+              "contenders": contenders, "ratios": ratios, "lines": lines, "load_after": finished,
+              "results": {name: [{"case": list(case), **{k: v for k, v in measured[name][tuple(case)].items()
+                                                         if k != "runtime"}} for case in cases]
+                          for name in contenders}}
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    return report

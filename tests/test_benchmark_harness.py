@@ -1,0 +1,51 @@
+"""The benchmark harness says what it could not measure and never prints a ratio it did not measure.
+
+These run benchmarks/ scripts at tiny sizes in subprocesses and check their text, never their
+timings (a timed test would fail on a busy machine and prove nothing).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def run_benchmark(script, *args, pythonpath=None):
+    environment = None
+    if pythonpath is not None:
+        import os
+
+        environment = dict(os.environ, PYTHONPATH=str(pythonpath))
+    completed = subprocess.run([sys.executable, str(REPOSITORY / "benchmarks" / script), *args], cwd=REPOSITORY,
+                               env=environment, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+def table_row(output, case_text):
+    rows = [line for line in output.splitlines() if line.startswith(f"| {case_text} |")]
+    assert len(rows) == 1, output
+    return [cell.strip() for cell in rows[0].strip("|").split("|")]
+
+
+def test_a_case_too_big_for_memory_is_skipped_in_one_line_without_a_ratio():
+    output = run_benchmark("bench_ctc.py", "--size", "1000000,100000,80,100", "--repeats", "3")
+    for contender in ("tinyseq", "torch", "numpy"):
+        assert f"skipped: {contender} at (1000000, 100000, 80, 100): needs about" in output
+    row = table_row(output, "(1000000, 100000, 80, 100)")
+    assert row[1:] == ["-"] * 5, row  # three contenders, two ratios: all empty
+    assert "x (" not in output  # no ratio anywhere
+
+
+def test_without_torch_its_column_is_skipped_and_no_ratio_against_it_is_printed(tmp_path):
+    # A torch package that fails to import, ahead of the real one on the children's path.
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("raise ImportError('torch hidden by the test')\n")
+    output = run_benchmark("bench_overhead.py", "--size", "8,2", "--repeats", "3", "--warmup", "0",
+                           "--contenders", "torch,numpy", pythonpath=tmp_path)
+    assert "skipped: torch at (8, 2): torch is not installed" in output
+    row = table_row(output, "(8, 2)")
+    torch_cell, numpy_cell = row[1], row[2]
+    assert torch_cell == "-" and numpy_cell != "-", row
+    assert "torch 2." not in output  # no torch runtime reported either
