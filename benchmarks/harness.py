@@ -20,7 +20,10 @@ builds a zero-argument callable doing one timed unit of work. harness.main() doe
   * Each case is called --warmup times untimed, then --repeats times (fewer if the calls exceed
     --budget seconds, never fewer than 3), and min and median wall times are reported. On a shared
     machine other work only ever adds time, so ratios are taken between minima; the medians show
-    the spread. The load average is printed before and after.
+    the spread. The load average is printed before and after. When the load average exceeds the
+    core count, a call longer than a scheduler time slice (a few ms) waits for a core whatever
+    the repeats; then --timer cpu --threads 1 (CPU time of a single-threaded process) is the
+    measure that load barely moves.
   * A contender that cannot run says so in one line and its column stays empty: torch not
     installed, a case whose estimated memory exceeds what the machine has available, a MemoryError,
     or a child killed (for instance by the out-of-memory killer). No ratio is ever printed for a
@@ -77,16 +80,20 @@ def import_torch():
     return torch
 
 
-def time_step(step, repeats, warmup, budget):
-    """Wall times (ms) of `repeats` calls after `warmup` calls; fewer (>= MIN_REPEATS) past `budget` s."""
+def time_step(step, repeats, warmup, budget, timer="wall"):
+    """Times (ms) of `repeats` calls after `warmup` calls; fewer (>= MIN_REPEATS) past `budget` s.
+
+    timer "wall" is elapsed time; "cpu" is this process's CPU time (all of its threads).
+    """
+    clock = time.perf_counter if timer == "wall" else time.process_time
     for _ in range(warmup):
         step()
     times = []
     started = time.perf_counter()
     while len(times) < repeats:
-        start = time.perf_counter()
+        start = clock()
         step()
-        times.append(1000 * (time.perf_counter() - start))
+        times.append(1000 * (clock() - start))
         if len(times) >= MIN_REPEATS and time.perf_counter() - started > budget:
             break
     return times
@@ -99,7 +106,7 @@ def run_child(spec, make_step):
         step = None
         try:
             step = make_step(spec["contender"], tuple(case))
-            times = time_step(step, spec["repeats"], spec["warmup"], spec["budget"])
+            times = time_step(step, spec["repeats"], spec["warmup"], spec["budget"], spec["timer"])
             results.append({"times_ms": times})
         except Unavailable as reason:
             results.append({"skipped": str(reason)})
@@ -181,10 +188,10 @@ def available_memory_bytes():
     return None
 
 
-def measure(script, contender, cases, threads, repeats, warmup, budget):
+def measure(script, contender, cases, threads, repeats, warmup, budget, timer):
     """Run `script --child` for one contender over `cases`; a list of result dicts, one per case."""
     spec = {"contender": contender, "cases": [list(case) for case in cases], "repeats": repeats,
-            "warmup": warmup, "budget": budget}
+            "warmup": warmup, "budget": budget, "timer": timer}
     completed = subprocess.run([sys.executable, str(script), "--child", json.dumps(spec)],
                                env=child_environment(threads), capture_output=True, text=True)
     for line in completed.stdout.splitlines():
@@ -295,6 +302,9 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
     parser.add_argument("--repeats", type=int, default=15, help="timed calls per contender and case")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
     parser.add_argument("--budget", type=float, default=10.0, help="stop repeating after this many seconds (>= 3 calls)")
+    parser.add_argument("--timer", choices=["wall", "cpu"], default="wall",
+                        help="wall-clock time, or the process's CPU time: on a busy machine a job longer than "
+                             "a scheduler time slice waits for a core, so use cpu with --threads 1 there")
     parser.add_argument("--contenders", default=",".join(default_contenders or contenders),
                         help=f"comma-separated, from {','.join(contenders)}")
     parser.add_argument("--isolate", action="store_true",
@@ -314,8 +324,9 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
 
     machine = machine_info()
     print(f"# {title}")
+    timer = "wall-clock ms" if args.timer == "wall" else "CPU ms (process time, all threads)"
     print(f"{machine['cpu']}, {machine['cores']} cores; {args.threads} thread(s) for every library; "
-          f"each contender in its own process; wall ms, min / median of up to {args.repeats} calls "
+          f"each contender in its own process; {timer}, min / median of up to {args.repeats} calls "
           f"after {args.warmup} warm-up calls; load average {machine['load'][0]:.2f}", flush=True)
     started = time.time()
     available = available_memory_bytes()
@@ -332,7 +343,7 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
                 runnable.append(case)
         groups = [[case] for case in runnable] if args.isolate else [runnable] if runnable else []
         for group in groups:
-            for case, result in zip(group, measure(script, name, group, args.threads, args.repeats, args.warmup, args.budget)):
+            for case, result in zip(group, measure(script, name, group, args.threads, args.repeats, args.warmup, args.budget, args.timer)):
                 measured[name][tuple(case)] = result
         for case in cases:
             if "skipped" in measured[name][tuple(case)]:
@@ -350,7 +361,7 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
                  f"{time.time() - started:.0f} s in all")
     print("\n".join(lines), flush=True)
     report = {"title": title, "script": Path(script).name, "argv": argv, "machine": machine,
-              "threads": args.threads, "case_names": list(case_names), "cases": [list(c) for c in cases],
+              "threads": args.threads, "timer": args.timer, "case_names": list(case_names), "cases": [list(c) for c in cases],
               "contenders": contenders, "ratios": ratios, "lines": lines, "load_after": finished,
               "results": {name: [{"case": list(case), **{k: v for k, v in measured[name][tuple(case)].items()
                                                          if k != "runtime"}} for case in cases]

@@ -110,11 +110,13 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per contender and case before fewer repeats")
+    parser.add_argument("--timer", choices=["wall", "cpu"], default="wall", help="see benchmarks/harness.py")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="the markdown file (the PNG goes beside it)")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else BENCHMARKS
-    options = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--budget", str(args.budget)]
+    options = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--budget", str(args.budget),
+               "--timer", args.timer]
 
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = uptime()
@@ -136,7 +138,8 @@ def main(argv=None):
         f"Measured {started:%Y-%m-%d %H:%M} UTC on {machine['cpu']} ({machine['cores']} cores, shared with other jobs), "
         f"commit {commit()}, with `python benchmarks/run_all.py {' '.join(argv if argv is not None else sys.argv[1:])}`"
         .rstrip() + ".",
-        f"Each contender ran in its own process with {args.threads} thread(s); times are wall-clock milliseconds, "
+        f"Each contender ran in its own process with {args.threads} thread(s); times are "
+        f"{'wall-clock' if args.timer == 'wall' else 'CPU-time (process_time)'} milliseconds, "
         "min / median over the calls; ratios are of minima (of medians in brackets).",
         "",
         f"- load before: `{load_before}`",
