@@ -78,8 +78,8 @@ def parse_args(argv):
         # Glyphs are at least 6 columns wide: with more columns per frame two equal neighbours
         # ("77") could fall into too few frames to hold the blank CTC needs between them.
         raise UsageError(f"--columns-per-frame must be at most 3, got {args.columns_per_frame}")
-    if not args.lr > 0:
-        raise UsageError(f"--lr must be positive, got {args.lr}")
+    if not 0 < args.lr < float("inf"):
+        raise UsageError(f"--lr must be positive and finite, got {args.lr}")
     if not args.clip >= 0:
         raise UsageError(f"--clip must be non-negative, got {args.clip}")
     if args.seed < 0:

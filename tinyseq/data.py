@@ -36,6 +36,8 @@ class Vocab:
     """
 
     def __init__(self, tokens, pad_token=PAD, unk_token=UNK):
+        if isinstance(tokens, str) or not hasattr(tokens, "__iter__"):
+            raise TypeError(f"tokens must be a list of strings, got {type(tokens).__name__}")
         tokens = list(tokens)
         for token in tokens:
             if not isinstance(token, str):
@@ -64,8 +66,10 @@ class Vocab:
         """
         if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
-        if isinstance(sequences, str):
-            raise TypeError("sequences must be an iterable of token sequences, got a str")
+        if isinstance(sequences, str) or not hasattr(sequences, "__iter__"):
+            raise TypeError(f"sequences must be an iterable of token sequences, got {type(sequences).__name__}")
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int)):
+            raise TypeError(f"max_size must be an int or None, got {max_size!r}")
         counts = Counter()
         for sequence in sequences:
             if isinstance(sequence, str):
@@ -111,6 +115,8 @@ class Vocab:
         """Token strings -> list of ids; unknown tokens become unk_index (an error without one)."""
         if isinstance(tokens, str):
             raise TypeError(f"encode takes a sequence of tokens, got the str {tokens!r}; split it first")
+        if not hasattr(tokens, "__iter__"):
+            raise TypeError(f"encode takes a sequence of tokens, got {type(tokens).__name__}")
         if self.unk_token is not None:
             unk_index = self.stoi[self.unk_token]
             return [self.stoi.get(token, unk_index) for token in tokens]
@@ -138,6 +144,9 @@ class Vocab:
 
     @classmethod
     def from_dict(cls, description):
+        """The Vocab that to_dict() described."""
+        if not isinstance(description, dict):
+            raise TypeError(f"a Vocab description must be a dict, got {type(description).__name__}")
         missing = {"tokens", "pad_token", "unk_token"} - set(description)
         if missing:
             raise ValueError(f"a Vocab description needs the keys {sorted(missing)}")
@@ -150,8 +159,22 @@ class Vocab:
 
     @classmethod
     def load(cls, path):
-        with open(path, encoding="utf-8") as file:
-            return cls.from_dict(json.load(file))
+        """Read a vocabulary written by save(); ValueError naming path if it is not one."""
+        with open(path, "rb") as file:
+            raw = file.read()
+        try:
+            description = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise ValueError(f"Vocab.load: {path} is not UTF-8 text (byte {error.start}): not a saved vocabulary") from None
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"Vocab.load: {path} is not JSON (line {error.lineno}, column {error.colno}: {error.msg}): "
+                "not a saved vocabulary"
+            ) from None
+        try:
+            return cls.from_dict(description)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"Vocab.load: {path} is not a saved vocabulary: {error}") from None
 
 
 def pad_sequences(sequences, pad_value=0, dtype=None):
@@ -168,12 +191,19 @@ def pad_sequences(sequences, pad_value=0, dtype=None):
     batch-major, the layout a list of examples suggests; use padded.swapaxes(0, 1) for (T, N, ...).
     Like it, and unlike Keras' pad_sequences, padding goes at the end.
     """
-    if isinstance(sequences, (str, np.ndarray)):
+    if isinstance(sequences, (str, np.ndarray)) or not hasattr(sequences, "__iter__"):
         raise TypeError(f"sequences must be a list of sequences, got {type(sequences).__name__}")
-    arrays = [np.asarray(sequence) for sequence in sequences]
-    for index, array in enumerate(arrays):
+    arrays = []
+    for index, sequence in enumerate(sequences):
+        try:
+            array = np.asarray(sequence)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"sequences[{index}] is not a rectangular array: {error}") from None
         if array.ndim == 0:
             raise ValueError(f"sequences[{index}] is a scalar ({array!r}); each item must be a sequence")
+        if array.dtype.kind not in "biuf" and array.size:
+            raise TypeError(f"sequences[{index}] must hold numbers, got dtype {array.dtype} (encode tokens with a Vocab first)")
+        arrays.append(array)
     feature_shapes = {array.shape[1:] for array in arrays if array.shape[0] > 0}
     if len(feature_shapes) > 1:
         raise ValueError(f"sequences must share their trailing shape, got {sorted(feature_shapes)}")
@@ -181,12 +211,30 @@ def pad_sequences(sequences, pad_value=0, dtype=None):
     if dtype is None:
         non_empty = [array.dtype for array in arrays if array.size > 0]
         dtype = np.result_type(*non_empty) if non_empty else np.int64
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a numpy dtype or None, got {dtype!r}") from None
+    _check_pad_value(pad_value, dtype)
     lengths = np.array([array.shape[0] for array in arrays], dtype=np.int64)
     max_length = int(lengths.max()) if len(arrays) else 0
     padded = np.full((len(arrays), max_length, *feature_shape), pad_value, dtype=dtype)
     for index, array in enumerate(arrays):
         padded[index, : array.shape[0]] = array
     return padded, lengths
+
+
+def _check_pad_value(pad_value, dtype):
+    """pad_value must be stored exactly: 0.5 in an int64 array would silently become 0."""
+    if not isinstance(pad_value, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"pad_value must be a number, got {type(pad_value).__name__} {pad_value!r}")
+    with np.errstate(invalid="ignore", over="ignore"):
+        try:
+            stored = np.array(pad_value).astype(dtype)
+        except OverflowError:
+            stored = None
+    if stored is None or not (stored == pad_value or (np.isnan(pad_value) and np.isnan(stored))):
+        raise ValueError(f"pad_value {pad_value!r} does not fit the padded array's dtype {dtype}")
 
 
 class BucketBatchSampler:
@@ -213,9 +261,13 @@ class BucketBatchSampler:
         if lengths.ndim != 1 or (lengths.size and not np.issubdtype(lengths.dtype, np.integer)):
             raise ValueError(f"lengths must be a 1-D list of ints, got shape {lengths.shape} "
                              f"and dtype {lengths.dtype}")
+        if lengths.size and lengths.min() < 0:
+            raise ValueError(f"lengths must be >= 0, got {lengths.min()} at index {int(np.argmin(lengths))}")
         for name, value in (("batch_size", batch_size), ("pool_size", pool_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
         self.lengths = lengths.astype(np.int64)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle

@@ -23,6 +23,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     inputs: a sequence of Tensors; those with requires_grad=True are checked and must be float64.
     Passes when |analytic - numerical| <= atol + rtol * |numerical| for every element.
     """
+    _check_arguments(fn, inputs, eps, atol, rtol)
     inputs = list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
@@ -35,6 +36,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             )
 
     output = fn(*inputs)
+    if not isinstance(output, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(output).__name__} (return the op's result, not its .data)")
     cotangent = np.random.default_rng(seed).standard_normal(output.shape)
     for i in checked:
         inputs[i].grad = None
@@ -62,3 +65,19 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                     f"analytic {found:.10g}, numerical {numerical:.10g}"
                 )
     return True
+
+
+def _check_arguments(fn, inputs, eps, atol, rtol):
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
+        raise TypeError(
+            f"gradcheck: inputs must be a list or tuple of tensors, got {type(inputs).__name__} "
+            "(wrap a single tensor as [x])"
+        )
+    for name, value, smallest in (("eps", eps, None), ("atol", atol, 0.0), ("rtol", rtol, 0.0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"gradcheck: {name} must be a number, got {value!r}")
+        if not np.isfinite(value) or (value <= 0 if smallest is None else value < smallest):
+            expected = "a finite number > 0" if smallest is None else "a finite number >= 0"
+            raise ValueError(f"gradcheck: {name} must be {expected}, got {value}")

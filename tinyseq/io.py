@@ -42,11 +42,13 @@ def save(state_dict, path, extra=None):
         bools, None), e.g. a vocabulary or training settings; JSON returns tuples as lists.
     """
     arrays = _arrays_to_save(state_dict)
+    path = _checked_path(path, "save")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path} is a folder; give the path of the checkpoint file to write")
     try:
         header = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, "names": list(arrays), "extra": extra})
     except (TypeError, ValueError) as error:
         raise TypeError(f"extra: expected JSON-serialisable metadata, got {type(extra).__name__}: {error}") from None
-    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: cannot write {path}: the folder {folder} does not exist")
@@ -73,7 +75,9 @@ def load(path, return_extra=False):
     Raises ValueError naming the path when the file is not a tinyseq checkpoint (not a zip, or an
     .npz without tinyseq's header) or is damaged; FileNotFoundError when it does not exist.
     """
-    path = os.fspath(path)
+    path = _checked_path(path, "load")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"load: {path} is a folder, not a checkpoint file")
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -85,6 +89,14 @@ def load(path, return_extra=False):
         except (KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"load: {path} is a damaged tinyseq checkpoint: {error}") from error
     return (arrays, header.get("extra")) if return_extra else arrays
+
+
+def _checked_path(path, function_name):
+    """path as a str, or a TypeError naming the argument (os.fspath's own message does not)."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{function_name}: path must be a str or os.PathLike, got {type(path).__name__} {path!r}") from None
 
 
 def _arrays_to_save(state_dict):

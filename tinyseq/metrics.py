@@ -50,6 +50,8 @@ def extract_chunks(tags):
 
     extract_chunks(["B-city", "I-city", "O", "I-day"]) == [("city", 0, 2), ("day", 3, 4)]
     """
+    if isinstance(tags, str):
+        raise TypeError(f"extract_chunks: tags must be a sequence of tags, got the str {tags!r}; split it first")
     chunks = []
     chunk_type, chunk_start = None, 0
     for position, tag in enumerate(tags):
@@ -69,6 +71,8 @@ def _as_sentences(tags, name):
     """Accept a flat list of tags (one sentence) or a list of sentences; return a list of lists."""
     if isinstance(tags, str):
         raise TypeError(f"{name} must be a list of tags or a list of sentences of tags, got a str")
+    if not hasattr(tags, "__iter__"):
+        raise TypeError(f"{name} must be a list of tags or a list of sentences of tags, got {type(tags).__name__}")
     tags = list(tags)
     if all(isinstance(tag, str) for tag in tags):
         return [tags] if tags else []
@@ -76,6 +80,9 @@ def _as_sentences(tags, name):
         raise TypeError(
             f"{name} mixes tags and sentences; give a flat list of tags or a list of lists"
         )
+    for index, sentence in enumerate(tags):
+        if not hasattr(sentence, "__iter__"):
+            raise TypeError(f"{name}[{index}] must be a tag string or a sentence of tags, got {type(sentence).__name__}")
     return [list(sentence) for sentence in tags]
 
 
@@ -256,6 +263,9 @@ def _error_rate(refs, hyps, to_symbols, name):
             raise TypeError(
                 f"{name}: {argument} is a str but the other argument is not; give both as lists"
             )
+    for argument, value in (("refs", refs), ("hyps", hyps)):
+        if not hasattr(value, "__iter__"):
+            raise TypeError(f"{name}: {argument} must be a list of strings or symbol sequences, got {type(value).__name__}")
     refs, hyps = list(refs), list(hyps)
     if len(refs) != len(hyps):
         raise ValueError(f"{name}: refs has {len(refs)} items but hyps has {len(hyps)}")

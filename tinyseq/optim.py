@@ -46,7 +46,12 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
-        groups = list(params)
+        try:
+            groups = list(params)
+        except TypeError:
+            raise TypeError(
+                f"params: expected an iterable of tensors or of parameter-group dicts, got {type(params).__name__}"
+            ) from None
         if not groups:
             raise ValueError("params: the optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -68,7 +73,10 @@ class Optimizer:
             raise TypeError(
                 "params: expected an ordered collection of tensors, got a set, whose order changes between runs"
             )
-        group["params"] = list(params)
+        try:
+            group["params"] = list(params)
+        except TypeError:
+            raise TypeError(f"params: expected an iterable of tensors, got {type(params).__name__}") from None
         for index, param in enumerate(group["params"]):
             if not isinstance(param, Tensor):
                 raise TypeError(f"params: expected tinyseq Tensors, got {type(param).__name__} at position {index}")
@@ -114,9 +122,10 @@ class Optimizer:
         returns it; step() calls it first and returns its value, as in PyTorch.
         """
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            for param in group["params"]:
+        for number, group in enumerate(self.param_groups):
+            for index, param in enumerate(group["params"]):
                 if param.grad is not None:
+                    _check_grad(param, number, index)
                     self._update(param, param.grad, self.state.setdefault(param, {}), group)
         return loss
 
@@ -146,6 +155,12 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore what state_dict() returned: each group's options and each parameter's state,
         with arrays cast to the parameter's dtype (as PyTorch does)."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            found = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(
+                f"state_dict: expected a dict with the keys 'state' and 'param_groups' (what state_dict() "
+                f"returns), got {found}"
+            )
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -320,6 +335,20 @@ def _non_negative(name, value):
         raise ValueError(f"{name}: expected a finite number >= 0, got {value}")
     # A Python float keeps updates in the parameter's dtype (numpy treats it as a weak scalar).
     return float(value)
+
+
+def _check_grad(param, group_number, index):
+    """A .grad that is not an array of the parameter's shape would be broadcast, or cast, into a
+    wrong update without any error: refuse it (PyTorch refuses it when .grad is assigned)."""
+    grad = param.grad
+    where = f"param_groups[{group_number}]['params'][{index}]"
+    if not isinstance(grad, np.ndarray) or grad.dtype.kind != "f":
+        kind = f"an array of dtype {grad.dtype}" if isinstance(grad, np.ndarray) else type(grad).__name__
+        raise TypeError(f"step(): {where}.grad must be a floating-point numpy array, got {kind}")
+    if grad.shape != param.shape:
+        raise ValueError(
+            f"step(): {where}.grad has shape {grad.shape}, but the parameter has shape {param.shape}"
+        )
 
 
 def _copy(value):

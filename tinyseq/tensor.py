@@ -7,7 +7,7 @@ that uses its outputs, then applies the chain rule node by node, from the loss b
 
 import numpy as np
 
-from .dtype import as_array
+from .dtype import as_array, get_default_dtype
 from .function import input_gradients
 
 
@@ -48,7 +48,16 @@ class Tensor:
     grad_fn = property(lambda self: None if self._node is None else self._node.function.__name__)
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        # Without this Python iterates through __getitem__ until an IndexError, which a 0-d
+        # tensor raises at once: list(ts.tensor(1.0)) would be [] instead of an error.
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
 
     def __bool__(self):
         # Without this Python falls back to __len__, and `if x > 0:` is true for any 1-element x.
@@ -56,8 +65,12 @@ class Tensor:
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        # As in PyTorch, the dtype is shown unless it is the default float dtype, int64 or bool:
+        # a float64 tensor among float32 ones is visible at a glance.
+        shown = self.dtype not in (get_default_dtype(), np.int64, np.bool_)
+        dtype = f", dtype={self.dtype}" if shown else ""
         grad = f", grad_fn={self.grad_fn}" if self.grad_fn else (", requires_grad=True" if self.requires_grad else "")
-        return f"tensor({body}{grad})"
+        return f"tensor({body}{dtype}{grad})"
 
     def numpy(self):
         """The underlying array (shared, not copied)."""
@@ -71,6 +84,9 @@ class Tensor:
 
     def __float__(self):
         return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
 
     def detach(self):
         """The same data, cut from the graph: no gradient flows through the result."""
@@ -148,7 +164,14 @@ class Tensor:
 
     # Comparisons give bool tensors outside the graph: a step function has no useful gradient.
     def _compare(self, other, compare):
-        return Tensor._wrap(compare(self.data, other.data if isinstance(other, Tensor) else other))
+        other = other.data if isinstance(other, Tensor) else other
+        try:
+            return Tensor._wrap(np.asarray(compare(self.data, other)))
+        except (ValueError, TypeError) as error:
+            raise type(error)(
+                f"{compare.__name__}: cannot compare a tensor of shape {self.shape} and dtype {self.dtype} "
+                f"with {type(other).__name__} {np.shape(other)}: {error}"
+            ) from None
 
     def __lt__(self, other): return self._compare(other, np.less)
     def __le__(self, other): return self._compare(other, np.less_equal)
@@ -172,6 +195,16 @@ class Tensor:
 
     def argmax(self, dim=None, keepdim=False):
         """Indices of the maxima (an integer tensor, outside the graph)."""
+        if dim is not None:
+            if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+                raise TypeError(f"argmax: dim must be an int or None, got {dim!r}")
+            if not -max(self.ndim, 1) <= dim < max(self.ndim, 1):
+                raise ValueError(f"argmax: dim must be in [{-max(self.ndim, 1)}, {max(self.ndim, 1)}) "
+                                 f"for a {self.ndim}-d tensor, got {dim}")
+            if self.ndim == 0:  # PyTorch allows dim 0 or -1 on a 0-d tensor: the only index is 0
+                dim = None
+        if self.data.size == 0 and (dim is None or self.shape[dim] == 0):
+            raise ValueError(f"argmax: cannot take the argmax over an empty dimension of a tensor of shape {self.shape}")
         return Tensor._wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)))
 
     def float(self):

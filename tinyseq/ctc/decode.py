@@ -124,7 +124,8 @@ def _log_add(a, b):
 
 
 def _check_decoder_inputs(log_probs, input_lengths, blank, name):
-    """(scores (T, N, C) ndarray, lengths list of ints, unbatched) after checking every argument."""
+    """(scores (T, N, C) ndarray, lengths list of ints, unbatched) after checking every argument;
+    NaN scores inside the lengths are an error (and +inf ones for beam search)."""
     scores = np.asarray(log_probs.data if isinstance(log_probs, Tensor) else log_probs)
     if scores.dtype.kind != "f":
         raise TypeError(f"{name}: log_probs must be floating point, got dtype {scores.dtype}")
@@ -139,7 +140,28 @@ def _check_decoder_inputs(log_probs, input_lengths, blank, name):
     if not 0 <= blank < classes:
         raise ValueError(f"{name}: blank must be in [0, C) = [0, {classes}), got {blank}")
     if input_lengths is None:
-        return scores, [frames] * batch, unbatched
+        lengths = [frames] * batch
+    else:
+        lengths = _check_lengths(input_lengths, frames, batch, unbatched, name)
+    _check_finite(scores, lengths, name)
+    return scores, lengths, unbatched
+
+
+def _check_finite(scores, lengths, name):
+    """A NaN score (or a +inf log-probability in beam search, where inf - inf is NaN) ranks nothing:
+    argmax would pick it and the beam's log-sum-exp would turn every prefix it touches into NaN."""
+    used = np.arange(scores.shape[0])[:, None] < np.asarray(lengths, dtype=np.int64)[None, :]  # (T, N)
+    bad = np.isnan(scores) if name == "greedy_decode" else np.isnan(scores) | (scores == np.inf)
+    bad &= used[:, :, None]
+    if bad.any():
+        t, n, c = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name}: log_probs must not hold NaN{'' if name == 'greedy_decode' else ' or +inf'} within the "
+            f"input lengths, got {scores[t, n, c]} at frame {t}, sequence {n}, class {c}"
+        )
+
+
+def _check_lengths(input_lengths, frames, batch, unbatched, name):
     lengths = np.asarray(input_lengths.data if isinstance(input_lengths, Tensor) else input_lengths)
     if lengths.dtype.kind not in "iu":
         raise TypeError(f"{name}: input_lengths must hold integers, got dtype {lengths.dtype}")
@@ -150,4 +172,4 @@ def _check_decoder_inputs(log_probs, input_lengths, blank, name):
     if np.any((lengths < 0) | (lengths > frames)):
         n = int(np.argmax((lengths < 0) | (lengths > frames)))
         raise ValueError(f"{name}: input_lengths must be in [0, T] = [0, {frames}], got {lengths[n]} for sequence {n}")
-    return scores, [int(length) for length in lengths], unbatched
+    return [int(length) for length in lengths]

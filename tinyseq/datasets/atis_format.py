@@ -14,6 +14,7 @@ SlotCorpus and reports any problem as one clear error naming the file and, where
 line; write_slot_folder() writes the same layout. A SlotCorpus holds three lists of SlotExample.
 """
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,6 +46,8 @@ def check_bio(tags, strict=True, where="tags"):
     chunk of the same type (follow B-<type> or I-<type>); conlleval reads a stray I- as the start of
     a new chunk, so strict=False accepts it. where: prefix for the message (a file and line).
     """
+    if isinstance(tags, str):
+        raise TypeError(f"{where}: expected a sequence of tags, got the str {tags!r}; split it first")
     previous_type = None
     for position, tag in enumerate(tags):
         try:
@@ -61,8 +64,18 @@ def check_bio(tags, strict=True, where="tags"):
 
 
 def _read_lines(path):
-    """The lines of a UTF-8 text file with trailing whitespace removed; a final newline is fine."""
-    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    """The lines of a UTF-8 text file with trailing whitespace removed; a final newline is fine.
+    Bytes that are not UTF-8 are a ValueError naming the path and the line."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line_number = raw[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}, line {line_number}: not UTF-8 text (byte {raw[error.start]:#04x}); "
+            "save the file as UTF-8"
+        ) from None
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip() for line in lines]
@@ -116,6 +129,8 @@ def read_slot_folder(root, strict_bio=False):
     Raises FileNotFoundError for a missing folder or file and ValueError for a malformed line; both
     name the path (and line).
     """
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root: expected a folder path (str or os.PathLike), got {type(root).__name__}")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data folder not found: {root}")
@@ -141,10 +156,16 @@ def write_slot_folder(corpus, root):
     (tokens without whitespace, one tag per token, strict BIO) before anything is written.
     Returns Path(root).
     """
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root: expected a folder path (str or os.PathLike), got {type(root).__name__}")
     root = Path(root)
+    if not isinstance(corpus, (tuple, list)) or len(corpus) != len(SPLITS):
+        raise TypeError(f"corpus: expected a SlotCorpus (train, valid, test), got {type(corpus).__name__}")
     for split, examples in zip(SPLITS, corpus):
         for index, example in enumerate(examples):
             where = f"corpus.{split}[{index}]"
+            if not isinstance(example, SlotExample):
+                raise TypeError(f"{where}: expected a SlotExample(tokens, tags, intent), got {type(example).__name__}")
             if any(token.split() != [token] for token in example.tokens):
                 raise ValueError(
                     f"{where}: tokens must be non-empty and hold no whitespace: {example.tokens}"

@@ -427,6 +427,10 @@ def _unit_hash(seed, kind, key):
     return zlib.crc32(f"{seed}|{kind}|{key}".encode()) / 2**32
 
 
+MIN_TEMPLATE_SHARE = 0.05
+"""The smallest fraction of templates any split gets, however small it is next to the others."""
+
+
 def make_flights_corpus(n_train=4000, n_valid=500, n_test=800, seed=0, heldout_combinations=0.15,
                         return_templates=False):
     """Generate the synthetic flight corpus: a SlotCorpus of SlotExample(tokens, tags, intent).
@@ -435,27 +439,49 @@ def make_flights_corpus(n_train=4000, n_valid=500, n_test=800, seed=0, heldout_c
     seed: the same seed gives the same corpus, in any process.
     heldout_combinations: the fraction of slot combinations with four or more slot types that only
         the test split may use.
-    Templates are split between train, valid and test in proportion to the split sizes, so the
-    three splits share no template; train and valid examples whose slot combination is held out
+    Templates are split between train, valid and test in proportion to the split sizes (each split
+    gets at least MIN_TEMPLATE_SHARE of them), so the three splits share no template; train and valid examples whose slot combination is held out
     are dropped (the test split keeps its own).
     return_templates: also return a SlotCorpus of the examples' template strings, for inspection.
+    Always returns or raises: RuntimeError if a split cannot be filled within 200 * total + 100000
+    utterances (no seed is known to do that).
     """
     for name, value in (("n_train", n_train), ("n_valid", n_valid), ("n_test", n_test)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if isinstance(heldout_combinations, bool) or not isinstance(heldout_combinations, (int, float)):
+        raise TypeError(f"heldout_combinations must be a number in [0, 1), got {heldout_combinations!r}")
     if not 0.0 <= heldout_combinations < 1.0:
         raise ValueError(f"heldout_combinations must be in [0, 1), got {heldout_combinations!r}")
     rng = random.Random(seed)
     wanted = {"train": n_train, "valid": n_valid, "test": n_test}
     total = n_train + n_valid + n_test
+    # Each split's share of the template hashes follows its size, but is at least MIN_TEMPLATE_SHARE:
+    # with n_valid = 1 next to n_train = 100000, a share of 1 / 100002 would hold no template at
+    # all and the loop below would wait forever for a valid utterance.
+    shares = {split: max(count / total, MIN_TEMPLATE_SHARE) for split, count in wanted.items()}
+    valid_end = shares["valid"] / sum(shares.values())
+    test_end = valid_end + shares["test"] / sum(shares.values())
     splits = {"train": [], "valid": [], "test": []}
     templates = {"train": [], "valid": [], "test": []}
+    # A bound on the draws, so that no argument can make this loop run forever: with every share at
+    # least 5%, filling a split takes about 20 draws per utterance, far below this.
+    max_draws = 200 * total + 100_000
+    draws = 0
     while any(len(splits[split]) < wanted[split] for split in splits):
+        draws += 1
+        if draws > max_draws:
+            short = [f"{split} has {len(splits[split])} of {wanted[split]}" for split in splits
+                     if len(splits[split]) < wanted[split]]
+            raise RuntimeError(
+                f"make_flights_corpus: gave up after {max_draws} utterances: {', '.join(short)} "
+                f"(too few templates hash into that split for seed={seed!r}); try another seed or sizes"
+            )
         example, template = _utterance(rng)
         position = _unit_hash(seed, "template", template)
-        if position < n_valid / total:
+        if position < valid_end:
             split = "valid"
-        elif position < (n_valid + n_test) / total:
+        elif position < test_end:
             split = "test"
         else:
             split = "train"

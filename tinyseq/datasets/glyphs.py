@@ -81,7 +81,12 @@ def encode(text):
 
 def decode(labels):
     """Map label indices back to a string; blanks (index 0) are skipped."""
-    labels = [int(label) for label in labels]
+    if isinstance(labels, str) or not hasattr(labels, "__iter__"):
+        raise TypeError(f"labels must be a sequence of integer label indices, got {type(labels).__name__}")
+    labels = labels.tolist() if isinstance(labels, np.ndarray) else list(labels)
+    for label in labels:
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+            raise TypeError(f"labels must be integer label indices, got {label!r} ({type(label).__name__})")
     bad = [label for label in labels if not 0 <= label < NUM_CLASSES]
     if bad:
         raise ValueError(f"labels must lie in [0, {NUM_CLASSES}), got {bad[0]}")
@@ -101,6 +106,8 @@ def render_text(text, rng, height=18):
     rng: a numpy Generator; the same generator state gives the same image.
     """
     encode(text)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
     if not isinstance(height, (int, np.integer)) or height < 12:
         raise ValueError(f"height must be an int >= 12 so a stretched 7-row glyph fits, got {height!r}")
     if len(text) == 0:

@@ -49,7 +49,14 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
+        for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"Embedding: {name} must be an int, got {type(value).__name__} {value!r}")
+            if value < 0:
+                raise ValueError(f"Embedding: {name} must be >= 0, got {value}")
         if padding_idx is not None:
+            if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, (int, np.integer)):
+                raise TypeError(f"Embedding: padding_idx must be an int or None, got {padding_idx!r}")
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(f"Embedding: padding_idx must be in [{-num_embeddings}, {num_embeddings}), got {padding_idx}")
             padding_idx %= num_embeddings
@@ -73,6 +80,8 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"Dropout: p must be a number in [0, 1], got {p!r}")
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p

@@ -6,6 +6,7 @@ order, as PyTorch does for the same layer ("weight_ih_l0", "layers.0.weight", ..
 """
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -133,6 +134,8 @@ class Module:
         tinyseq tensors, or anything with a .numpy() method (a PyTorch tensor's .detach().numpy()).
         Everything is checked before anything is copied, so a failed load leaves the module as it was.
         Raises ValueError where PyTorch raises RuntimeError. Returns (missing_keys, unexpected_keys)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: state_dict must be a mapping of names to arrays, got {type(state_dict).__name__}")
         own = OrderedDict(self.named_parameters(remove_duplicate=False))
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
@@ -143,6 +146,8 @@ class Module:
             )
         arrays = {name: _to_numpy(value) for name, value in state_dict.items() if name in own}
         for name, array in arrays.items():
+            if array.dtype.kind not in "fiub":
+                raise TypeError(f"load_state_dict: state_dict[{name!r}] must be a numeric array, got dtype {array.dtype}")
             if array.shape != own[name].shape:
                 raise ValueError(
                     f"load_state_dict: state_dict[{name!r}] has shape {array.shape}, "
@@ -176,11 +181,24 @@ class ModuleList(Module):
 
     def __init__(self, modules=()):
         super().__init__()
+        if isinstance(modules, Module):
+            raise TypeError(f"{type(self).__name__}: expected an iterable of Modules, got a single {type(modules).__name__}")
+        try:
+            modules = list(modules)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}: expected an iterable of Modules, got {type(modules).__name__}") from None
         for module in modules:
             self.append(module)
 
     def append(self, module):
-        """Register module under the next index and return this list."""
+        """Register module under the next index and return this list. Anything but a Module is
+        refused: a plain function would be stored as an attribute and silently never called."""
+        if not isinstance(module, Module):
+            hint = " (wrap a function in a Module whose forward calls it)" if callable(module) else ""
+            raise TypeError(
+                f"{type(self).__name__}: position {len(self._modules)} holds a {type(module).__name__} "
+                f"({module!r}), not a Module{hint}"
+            )
         setattr(self, str(len(self._modules)), module)
         return self
 

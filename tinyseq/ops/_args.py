@@ -55,6 +55,44 @@ def shape_args(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
+def is_integer(value):
+    """True for Python and numpy integers, False for bools (which Python counts as ints)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def integer_sizes(sizes, op_name, name="size", allow_minus_one=False):
+    """sizes (already a tuple) checked to be integers >= 0 (or -1 where a size is inferred)."""
+    for size in sizes:
+        if not is_integer(size):
+            raise TypeError(f"{op_name}: {name} must be a tuple of ints, got {sizes!r} (an element of type {type(size).__name__})")
+        if size < (-1 if allow_minus_one else 0):
+            expected = "integers >= 0, or -1" if allow_minus_one else "integers >= 0"
+            raise ValueError(f"{op_name}: {name} must hold {expected}, got {sizes!r}")
+    return tuple(int(size) for size in sizes)
+
+
+def floating(x):
+    """x as a floating-point tensor: integer and bool tensors become the default float dtype, as
+    PyTorch promotes them for exp, log, sigmoid and the other ops whose values are not integers."""
+    if isinstance(x, Tensor) and x.data.dtype.kind != "f":
+        return Tensor._wrap(x.data.astype(get_default_dtype()))
+    return x
+
+
+def require_floating(x, op_name, name="input"):
+    """TypeError unless x is a floating-point tensor (what PyTorch demands of mean, var, softmax...)."""
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"{op_name}: {name} must be a floating-point tensor, got dtype {x.data.dtype} (convert it with .float())"
+        )
+    return x
+
+
+def check_keepdim(keepdim, op_name):
+    if not isinstance(keepdim, (bool, np.bool_)):
+        raise TypeError(f"{op_name}: keepdim must be a bool, got {keepdim!r}")
+
+
 def broadcastable(a_shape, b_shape):
     """numpy's rule: aligned from the last dimension, each pair of sizes is equal or has a 1."""
     return all(m == n or m == 1 or n == 1 for m, n in zip(reversed(a_shape), reversed(b_shape)))
@@ -69,7 +107,9 @@ def normalize_dim(dim, ndim, op_name, name="dim"):
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     result = []
     for d in dims:
-        if not isinstance(d, (int, np.integer)) or not -max(ndim, 1) <= d < max(ndim, 1):
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{op_name}: {name} must be ints, got {d!r} in {dim!r}")
+        if not -max(ndim, 1) <= d < max(ndim, 1):
             raise ValueError(f"{op_name}: {name} must be in [{-max(ndim, 1)}, {max(ndim, 1)}) for a {ndim}-d tensor, got {d}")
         result.append(int(d) % max(ndim, 1))
     if len(set(result)) != len(result):

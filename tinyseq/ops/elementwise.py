@@ -4,10 +4,13 @@ Each op is a Function with forward and backward side by side. Binary ops broadca
 their backward returns full-size gradients and the engine sums them back to each input's shape.
 """
 
+import numbers
+
 import numpy as np
 
 from ..function import Function
-from ._args import as_tensor, operands
+from ..tensor import Tensor
+from ._args import as_tensor, floating, operands
 
 
 class Add(Function):
@@ -76,7 +79,10 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b. d/da = b a^(b-1); d/db = a^b log(a), taken as 0 where a = 0 (the limit for b > 0)."""
+    """a ** b.  d/da = b a^(b-1), taken as 0 where b = 0 (a^0 is the constant 1, also at a = 0,
+    where b a^(b-1) would be 0 * inf); d/db = a^b log(a), taken as 0 where a = 0 and b >= 0 (the
+    limit from b > 0). As in PyTorch, every other point keeps the formula's value: inf for
+    0 ** 0.5, -inf for d/db of 0 ** -1, NaN for d/db at a < 0."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -87,11 +93,12 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        grad_a = grad * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = None
-        if ctx.needs_input_grad[1]:
-            safe_log = np.log(np.where(a > 0, a, 1.0))
-            grad_b = grad * np.where(a > 0, out * safe_log, 0.0)
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** negative and log(<= 0) are meant
+            if ctx.needs_input_grad[0]:
+                grad_a = grad * np.where(b == 0, 0.0, b * a ** (b - 1))
+            if ctx.needs_input_grad[1]:
+                grad_b = grad * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
         return grad_a, grad_b
 
 
@@ -325,17 +332,17 @@ def neg(x):
 
 def exp(x):
     """exp(x), elementwise: any shape -> the same shape."""
-    return Exp.apply(as_tensor(x))
+    return Exp.apply(floating(as_tensor(x)))
 
 
 def log(x):
     """Natural log, elementwise: any shape -> the same shape (-inf at 0, NaN below)."""
-    return Log.apply(as_tensor(x))
+    return Log.apply(floating(as_tensor(x)))
 
 
 def sqrt(x):
     """Square root, elementwise: any shape -> the same shape."""
-    return Sqrt.apply(as_tensor(x))
+    return Sqrt.apply(floating(as_tensor(x)))
 
 
 def abs(x):
@@ -345,12 +352,12 @@ def abs(x):
 
 def tanh(x):
     """tanh(x), elementwise: any shape -> the same shape."""
-    return Tanh.apply(as_tensor(x))
+    return Tanh.apply(floating(as_tensor(x)))
 
 
 def sigmoid(x):
     """1 / (1 + exp(-x)), elementwise and overflow-free: any shape -> the same shape."""
-    return Sigmoid.apply(as_tensor(x))
+    return Sigmoid.apply(floating(as_tensor(x)))
 
 
 def relu(x):
@@ -360,13 +367,16 @@ def relu(x):
 
 def softplus(x):
     """log(1 + exp(x)) (PyTorch's softplus with beta=1, computed exactly for every x)."""
-    return Softplus.apply(as_tensor(x))
+    return Softplus.apply(floating(as_tensor(x)))
 
 
 def clamp(x, min=None, max=None):
     """Limit x to [min, max]; either bound may be None."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given, got both None")
+    for name, bound in (("min", min), ("max", max)):
+        if bound is not None and not isinstance(bound, (numbers.Real, Tensor, np.ndarray)):
+            raise TypeError(f"clamp: {name} must be a number, a tensor or None, got {type(bound).__name__} {bound!r}")
     return Clamp.apply(as_tensor(x), min, max)
 
 
@@ -398,7 +408,10 @@ def where(condition, a, b):
 
 def to_dtype(x, dtype):
     """x converted to a floating dtype, differentiably."""
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"to_dtype: dtype must be a numpy floating dtype such as np.float32, got {dtype!r}") from None
     if dtype.kind != "f":
         raise TypeError(f"to_dtype: dtype must be a floating dtype, got {dtype}")
     return ToDtype.apply(as_tensor(x), dtype)

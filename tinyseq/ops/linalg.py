@@ -46,6 +46,12 @@ def matmul(a, b):
     a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
     if len(a_shape) == 0 or len(b_shape) == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_shape} and {b_shape}")
+    a_dtype, b_dtype = np.result_type(getattr(a, "data", a)), np.result_type(getattr(b, "data", b))
+    if a_dtype != b_dtype:
+        raise TypeError(
+            f"matmul: both operands must have the same dtype, got {a_dtype} and {b_dtype} "
+            "(convert one with .float() or .double(), as PyTorch requires)"
+        )
     inner_a = a_shape[-1]
     inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
     if inner_a != inner_b or not broadcastable(a_shape[:-2], b_shape[:-2]):

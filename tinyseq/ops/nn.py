@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import rng
 from ..function import Function
-from ._args import as_tensor, normalize_dim
+from ._args import as_tensor, is_integer, normalize_dim, require_floating
 from .reduce import max_shift
 
 
@@ -38,7 +38,8 @@ def stable_log_softmax(x, axis):
     (x - max) - log(sum(exp(x - max))) rather than x - logsumexp(x): for large |x| the subtraction of
     two nearly equal large numbers would lose the result's digits."""
     shifted = x - max_shift(x, axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # an all -inf slice gives log 0 = -inf, as it should
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -145,6 +146,14 @@ class Dropout(Function):
 def linear(x, weight, bias=None):
     """x @ weight.T + bias.  x: (*, in_features), weight: (out_features, in_features)."""
     x, weight = as_tensor(x, like=weight), as_tensor(weight)
+    if bias is not None:
+        bias = as_tensor(bias, like=weight)
+    for name, tensor in (("input", x), ("bias", bias)):
+        if tensor is not None and tensor.dtype != weight.dtype:
+            raise TypeError(
+                f"linear: {name} has dtype {tensor.dtype} but weight has dtype {weight.dtype}; they must match "
+                "(convert with .float() or .double(), or build the layer in that dtype)"
+            )
     if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input of shape {x.shape} needs a last dimension equal to weight.shape[1]; "
@@ -157,14 +166,14 @@ def linear(x, weight, bias=None):
 
 def log_softmax(x, dim=-1):
     """log of softmax along dim, computed stably (finite for inputs of +-1e4)."""
-    x = as_tensor(x)
+    x = require_floating(as_tensor(x), "log_softmax")
     (axis,) = normalize_dim(dim, x.ndim, "log_softmax")
     return LogSoftmax.apply(x, axis)
 
 
 def softmax(x, dim=-1):
     """exp(x) / sum(exp(x)) along dim, computed stably."""
-    x = as_tensor(x)
+    x = require_floating(as_tensor(x), "softmax")
     (axis,) = normalize_dim(dim, x.ndim, "softmax")
     return Softmax.apply(x, axis)
 
@@ -177,8 +186,10 @@ def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
     in PyTorch), "sum", or "none" (shape of target). Not supported: class weights, label smoothing
     and probability targets.
     """
-    input = as_tensor(input)
+    input = require_floating(as_tensor(input), "cross_entropy")
     target = np.asarray(getattr(target, "data", target))
+    if not is_integer(ignore_index):
+        raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if target.dtype.kind not in "iu":
@@ -210,6 +221,10 @@ def embedding(input, weight, padding_idx=None):
     weight = as_tensor(weight)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"embedding: input must hold integer indices, got dtype {indices.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    if padding_idx is not None and not is_integer(padding_idx):
+        raise TypeError(f"embedding: padding_idx must be an int or None, got {padding_idx!r}")
     if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
         raise ValueError(
             f"embedding: indices must be in [0, {weight.shape[0]}), got values from {indices.min()} to {indices.max()}"
@@ -222,9 +237,12 @@ def embedding(input, weight, padding_idx=None):
 
 def dropout(x, p=0.5, training=True):
     """Zero elements with probability p and scale the rest by 1/(1-p), in training only."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout: p must be a number in [0, 1], got {p!r}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
+    require_floating(x, "dropout")  # scaling by 1 / (1 - p) has no integer result
     return Dropout.apply(x, p)

@@ -8,7 +8,7 @@ them as size-1 axes (`_keep`).
 import numpy as np
 
 from ..function import Function
-from ._args import as_tensor, normalize_dim
+from ._args import as_tensor, check_keepdim, floating, normalize_dim, require_floating
 
 
 def _keep(grad, axes, keepdim):
@@ -23,8 +23,9 @@ def _count(shape, axes):
 
 def max_shift(x, axes):
     """The maximum over axes (kept as size-1 axes), the shift that keeps exp(x - shift) <= 1.
-    0 where the maximum is infinite, so an all -inf slice stays -inf instead of becoming NaN."""
-    shift = np.max(x, axis=axes, keepdims=True)
+    0 where the maximum is infinite, so an all -inf slice stays -inf instead of becoming NaN
+    (and over an empty dimension, whose maximum is taken as -inf, so logsumexp gives log 0 = -inf)."""
+    shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(shift), shift, 0)
 
 
@@ -80,7 +81,8 @@ class Logsumexp(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         shift = max_shift(x, axes)
-        out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
+        with np.errstate(divide="ignore"):  # log 0 = -inf for an all -inf or empty slice is meant
+            out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
         ctx.save_for_backward(x, out)
         ctx.axes, ctx.keepdim = axes, keepdim
         return out if keepdim else np.squeeze(out, axis=axes)
@@ -110,39 +112,70 @@ class Var(Function):
         return _keep(grad, ctx.axes, ctx.keepdim) * 2 * centred / ctx.denominator, None, None, None
 
 
+def _reduction_axes(x, dim, keepdim, op_name):
+    """The axes to reduce, checked; a 0-d tensor accepts dim 0 or -1 and reduces over nothing, as in PyTorch."""
+    check_keepdim(keepdim, op_name)
+    axes = normalize_dim(dim, x.ndim, op_name)
+    return () if x.ndim == 0 else axes
+
+
 def sum(x, dim=None, keepdim=False):
     """Sum over dim (int, tuple, or None for all dimensions)."""
     x = as_tensor(x)
-    return Sum.apply(x, normalize_dim(dim, x.ndim, "sum"), keepdim)
+    return Sum.apply(x, _reduction_axes(x, dim, keepdim, "sum"), keepdim)
 
 
 def mean(x, dim=None, keepdim=False):
-    """Mean over dim (int, tuple, or None for all dimensions)."""
-    x = as_tensor(x)
-    return Mean.apply(x, normalize_dim(dim, x.ndim, "mean"), keepdim)
+    """Mean over dim (int, tuple, or None for all dimensions); x must be floating point, as in
+    PyTorch. The mean of no elements is NaN (0 / 0), also as in PyTorch."""
+    x = require_floating(as_tensor(x), "mean")
+    axes = _reduction_axes(x, dim, keepdim, "mean")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return Mean.apply(x, axes, keepdim)
 
 
 def max(x, dim=None, keepdim=False):
     """Maximum over dim. Unlike torch.max(x, dim), returns the values only (use x.argmax(dim) for
-    the indices): one op, one output, and tied maxima share the gradient equally (see Max)."""
+    the indices): one op, one output, and tied maxima share the gradient equally (see Max).
+    The maximum over an empty dimension is an error, as in PyTorch."""
     x = as_tensor(x)
-    return Max.apply(x, normalize_dim(dim, x.ndim, "max"), keepdim)
+    axes = _reduction_axes(x, dim, keepdim, "max")
+    empty = [axis for axis in axes if x.shape[axis] == 0]
+    if empty:
+        raise ValueError(
+            f"max: cannot reduce over dimension {empty[0]} of a tensor of shape {x.shape}: it is empty "
+            "(the maximum of no elements is undefined)"
+        )
+    return Max.apply(x, axes, keepdim)
 
 
 def min(x, dim=None, keepdim=False):
     """Minimum over dim, as -max(-x): values only, tied minima share the gradient equally."""
     from .elementwise import neg
 
+    x = as_tensor(x)
+    axes = _reduction_axes(x, dim, keepdim, "min")
+    empty = [axis for axis in axes if x.shape[axis] == 0]
+    if empty:
+        raise ValueError(
+            f"min: cannot reduce over dimension {empty[0]} of a tensor of shape {x.shape}: it is empty "
+            "(the minimum of no elements is undefined)"
+        )
     return neg(max(neg(x), dim, keepdim))
 
 
 def logsumexp(x, dim=None, keepdim=False):
-    """log(sum(exp(x), dim)), finite for inputs of any size."""
-    x = as_tensor(x)
-    return Logsumexp.apply(x, normalize_dim(dim, x.ndim, "logsumexp"), keepdim)
+    """log(sum(exp(x), dim)), finite for inputs of any size; -inf over an empty dimension (log 0)."""
+    x = floating(as_tensor(x))
+    return Logsumexp.apply(x, _reduction_axes(x, dim, keepdim, "logsumexp"), keepdim)
 
 
 def var(x, dim=None, keepdim=False, correction=1):
-    """Variance over dim; correction=1 (PyTorch's default) divides by N - 1."""
-    x = as_tensor(x)
-    return Var.apply(x, normalize_dim(dim, x.ndim, "var"), keepdim, correction)
+    """Variance over dim; correction=1 (PyTorch's default) divides by N - 1. x must be floating
+    point; N <= correction gives inf or NaN, as in PyTorch."""
+    x = require_floating(as_tensor(x), "var")
+    if isinstance(correction, (bool, np.bool_)) or not isinstance(correction, (int, np.integer, float, np.floating)):
+        raise TypeError(f"var: correction must be a number, got {correction!r}")
+    axes = _reduction_axes(x, dim, keepdim, "var")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return Var.apply(x, axes, keepdim, correction)

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from ._args import as_tensor, normalize_dim, shape_args
+from .elementwise import to_dtype
+from ._args import as_tensor, integer_sizes, is_integer, normalize_dim, shape_args
 
 
 class Reshape(Function):
@@ -157,7 +158,7 @@ class Flip(Function):
 def reshape(x, *shape):
     """x with a new shape holding the same number of elements (one entry may be -1)."""
     x = as_tensor(x)
-    shape = shape_args(shape)
+    shape = integer_sizes(shape_args(shape), "reshape", "shape", allow_minus_one=True)
     try:
         np.empty(x.shape, dtype=bool).reshape(shape)
     except ValueError:
@@ -192,7 +193,7 @@ def transpose(x, dim0, dim1):
 def expand(x, *sizes):
     """x broadcast to sizes without copying; -1 keeps a dimension's size (PyTorch's expand)."""
     x = as_tensor(x)
-    sizes = shape_args(sizes)
+    sizes = integer_sizes(shape_args(sizes), "expand", "sizes", allow_minus_one=True)
     offset = len(sizes) - x.ndim
     if offset < 0:
         raise ValueError(f"expand: sizes {sizes} have fewer dimensions than the tensor's shape {x.shape}")
@@ -229,7 +230,8 @@ def getitem(x, index):
     elif isinstance(index, tuple):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     elif isinstance(index, list):
-        index = np.asarray(index)
+        # An empty list selects nothing (as in numpy and PyTorch); np.asarray([]) would be float.
+        index = np.asarray(index, dtype=np.intp) if len(index) == 0 else np.asarray(index)
     try:
         np.empty(x.shape, dtype=bool)[index]
     except IndexError as error:
@@ -249,10 +251,23 @@ def _check_same_shapes(tensors, dim, op_name, skip_dim):
             raise ValueError(f"{op_name}: tensor {position} has shape {t.shape}, incompatible with tensor 0's {first}")
 
 
+def _common_dtype(tensors):
+    """The tensors in one dtype, by PyTorch's rule: integers and bools joined with floats take the
+    floats' dtype (numpy would make float32 with int64 float64)."""
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    target = np.result_type(*floats) if floats else np.result_type(*[t.dtype for t in tensors])
+    return [t if t.dtype == target else Tensor._wrap(t.data.astype(target)) if not t.requires_grad
+            else to_dtype(t, target) for t in tensors]
+
+
 def concat(tensors, dim=0):
-    """The tensors joined along an existing dimension dim."""
+    """The tensors joined along an existing dimension dim (integers joined with floats become floats)."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    for position, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ValueError(f"concat: tensor {position} is 0-d and cannot be concatenated (use stack for scalars)")
     if tensors:
+        tensors = _common_dtype(tensors)
         (dim,) = normalize_dim(dim, tensors[0].ndim, "concat")
     _check_same_shapes(tensors, dim, "concat", skip_dim=True)
     return Concat.apply(dim, *tensors)
@@ -265,6 +280,7 @@ def stack(tensors, dim=0):
     """The tensors (all of one shape) joined along a new dimension dim."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if tensors:
+        tensors = _common_dtype(tensors)
         (dim,) = normalize_dim(dim, tensors[0].ndim + 1, "stack")
     _check_same_shapes(tensors, dim, "stack", skip_dim=False)
     return Stack.apply(dim, *tensors)
@@ -273,17 +289,21 @@ def stack(tensors, dim=0):
 def split(x, split_size_or_sections, dim=0):
     """PyTorch's split: an int gives pieces of that size (the last may be smaller); a list gives
     the size of each piece, which must add up to the dimension's length. Returns a tuple."""
-    x = as_tensor(x)
+    x = _at_least_1d(as_tensor(x), "split")
     (dim,) = normalize_dim(dim, x.ndim, "split")
     length = x.shape[dim]
-    if isinstance(split_size_or_sections, (int, np.integer)):
+    if is_integer(split_size_or_sections):
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
         sizes = [split_size_or_sections] * (length // split_size_or_sections)
         if length % split_size_or_sections:
             sizes.append(length % split_size_or_sections)
     else:
-        sizes = list(split_size_or_sections)
+        if not isinstance(split_size_or_sections, (list, tuple)):
+            raise TypeError(
+                f"split: split_size_or_sections must be an int or a list of ints, got {split_size_or_sections!r}"
+            )
+        sizes = list(integer_sizes(tuple(split_size_or_sections), "split", "sections"))
         if sum(sizes) != length:
             raise ValueError(f"split: sections {sizes} add up to {sum(sizes)}, but dimension {dim} has length {length}")
     return Split.apply(x, list(np.cumsum(sizes)[:-1]), dim)
@@ -292,7 +312,7 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     """PyTorch's chunk: pieces of size ceil(length / chunks) along dim (the last may be smaller);
     an empty dimension gives `chunks` empty pieces, as in PyTorch."""
-    x = as_tensor(x)
+    x = _at_least_1d(as_tensor(x), "chunk")
     if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
     (dim,) = normalize_dim(dim, x.ndim, "chunk")
@@ -303,7 +323,7 @@ def chunk(x, chunks, dim=0):
 
 def unbind(x, dim=0):
     """The slices of x along dim, as a tuple of tensors with that dimension removed."""
-    x = as_tensor(x)
+    x = _at_least_1d(as_tensor(x), "unbind")
     (dim,) = normalize_dim(dim, x.ndim, "unbind")
     return Unbind.apply(x, dim)
 
@@ -311,13 +331,25 @@ def unbind(x, dim=0):
 def pad(x, pad, value=0.0):
     """PyTorch's F.pad in constant mode: pad = (last_left, last_right, prev_left, prev_right, ...)."""
     x = as_tensor(x)
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of ints (last_left, last_right, ...), got {pad!r}")
     pad = tuple(pad)
+    if not all(is_integer(p) for p in pad):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"pad: value must be a number, got {value!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim or any(p < 0 for p in pad):
         raise ValueError(f"pad: expected an even number (at most {2 * x.ndim}) of non-negative widths, got {pad}")
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     return Pad.apply(x, widths, value)
+
+
+def _at_least_1d(x, op_name):
+    if x.ndim == 0:
+        raise ValueError(f"{op_name}: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    return x
 
 
 def flip(x, dims):
