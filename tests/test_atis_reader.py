@@ -63,6 +63,15 @@ def test_label_file_is_optional(folder):
     assert corpus.train[0].intent == "atis_flight"
 
 
+def test_label_file_with_a_missing_line_names_the_file_and_line(folder):
+    label = folder / "train" / "label"
+    lines = label.read_text().splitlines()
+    label.write_text("".join(line + "\n" for line in lines[:-1]))
+    with pytest.raises(ValueError, match=f"{label} has {len(lines) - 1} lines but .*seq.in has {len(lines)}: "
+                                         f"line {len(lines)} is missing from {label}"):
+        read_slot_folder(folder)
+
+
 def test_missing_root_names_the_path(tmp_path):
     missing = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError, match=f"data folder not found: {missing}"):

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinyseq.metrics import cer, edit_distance, extract_chunks, span_f1, span_report, split_bio_tag, wer
+from tinyseq.metrics import (cer, edit_distance, extract_chunks, intent_accuracy, sentence_accuracy, span_f1, span_report,
+                             split_bio_tag, wer)
 
 # ----------------------------------------------------------------------------------------------
 # Chunks
@@ -293,3 +294,35 @@ def test_corpus_error_rate_is_total_edits_over_total_length(pairs):
         assert rate == pytest.approx(sum(edit_distance(r, h) for r, h in pairs) / total_length)
         assert rate <= sum(max(len(r), len(h)) for r, h in pairs) / total_length
     assert cer(refs, refs) == 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Intent and sentence accuracy, against values counted by hand
+
+
+def test_intent_accuracy_hand_counted():
+    gold = ["atis_flight", "atis_airfare", "atis_flight#atis_airfare", "atis_city"]
+    pred = ["atis_flight", "atis_flight", "atis_flight", "atis_city"]
+    # Right: 1st and 4th. The multi-intent label is one class: "atis_flight" alone is wrong.
+    assert intent_accuracy(gold, pred) == 0.5
+    assert intent_accuracy([], []) == 0.0
+
+
+def test_sentence_accuracy_needs_every_tag_and_the_intent():
+    gold_tags = [["O", "B-city"], ["B-date", "I-date"], ["O"], ["I-city"]]
+    pred_tags = [["O", "B-city"], ["B-date", "O"], ["O"], ["B-city"]]
+    gold_intents = ["flight", "flight", "fare", "flight"]
+    pred_intents = ["flight", "flight", "flight", "flight"]
+    # 1: all right. 2: a tag wrong. 3: tags right, intent wrong. 4: same chunk for conlleval,
+    # but the tag differs, so wrong. Slots alone: sentences 1 and 3 are right.
+    assert sentence_accuracy(gold_tags, pred_tags, gold_intents, pred_intents) == 0.25
+    assert sentence_accuracy(gold_tags, pred_tags) == 0.5
+
+
+def test_accuracy_length_mismatches_are_errors():
+    with pytest.raises(ValueError, match="gold_intents has 2 labels but pred_intents has 1"):
+        intent_accuracy(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="2 sentences of tags but 1 gold and 1 predicted intents"):
+        sentence_accuracy([["O"], ["O"]], [["O"], ["O"]], ["a"], ["a"])
+    with pytest.raises(ValueError, match="or neither"):
+        sentence_accuracy([["O"]], [["O"]], ["a"], None)

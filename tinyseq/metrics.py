@@ -1,4 +1,5 @@
-"""Scoring predictions against references: span F1 for taggers, edit distance, CER and WER.
+"""Scoring predictions against references: span F1 for taggers, intent and sentence accuracy for
+joint intent and slot models, edit distance, CER and WER.
 
 Where this sits: after a model has made its predictions (the argmax tags of a slot tagger, the
 decoded label sequences of a CTC model), these functions compare them with the references. They
@@ -208,6 +209,54 @@ def span_f1(gold_tags, pred_tags):
     conlleval prints these numbers times 100.
     """
     return span_report(gold_tags, pred_tags).overall.scores()
+
+
+# ----------------------------------------------------------------------------------------------
+# Intent and sentence accuracy (joint intent detection and slot filling)
+
+
+def _as_labels(labels, name):
+    if isinstance(labels, str):
+        raise TypeError(f"{name} must be a list of intent labels, got a str")
+    return list(labels)
+
+
+def intent_accuracy(gold_intents, pred_intents):
+    """The fraction of utterances whose predicted intent equals the gold label exactly.
+
+    gold_intents, pred_intents: lists of labels (strings), one per utterance, of equal length. A
+    multi-intent label such as "atis_flight#atis_airfare" is one class: only that exact string is
+    correct. 0.0 for empty lists (never NaN).
+    """
+    gold, pred = _as_labels(gold_intents, "gold_intents"), _as_labels(pred_intents, "pred_intents")
+    if len(gold) != len(pred):
+        raise ValueError(f"gold_intents has {len(gold)} labels but pred_intents has {len(pred)}")
+    return sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else 0.0
+
+
+def sentence_accuracy(gold_tags, pred_tags, gold_intents=None, pred_intents=None):
+    """The fraction of utterances with every slot tag and the intent right (the "semantic frame"
+    or "overall" accuracy of joint models, e.g. Goo et al. 2018).
+
+    gold_tags, pred_tags: lists of sentences of tags, as for span_report. A sentence counts only if
+        its predicted tag sequence equals the gold one tag for tag (stricter than chunk matching:
+        an I- that conlleval would read as B- is still wrong).
+    gold_intents, pred_intents: the intents, compared as exact strings; leave both None to score
+        the slots alone. 0.0 for no utterances.
+    """
+    gold_sentences = _as_sentences(gold_tags, "gold_tags")
+    pred_sentences = _as_sentences(pred_tags, "pred_tags")
+    if len(gold_sentences) != len(pred_sentences):
+        raise ValueError(f"gold_tags has {len(gold_sentences)} sentences but pred_tags has {len(pred_sentences)}")
+    if (gold_intents is None) != (pred_intents is None):
+        raise ValueError("give both gold_intents and pred_intents, or neither")
+    right = [list(g) == list(p) for g, p in zip(gold_sentences, pred_sentences)]
+    if gold_intents is not None:
+        gold, pred = _as_labels(gold_intents, "gold_intents"), _as_labels(pred_intents, "pred_intents")
+        if not len(gold) == len(pred) == len(right):
+            raise ValueError(f"{len(right)} sentences of tags but {len(gold)} gold and {len(pred)} predicted intents")
+        right = [r and g == p for r, g, p in zip(right, gold, pred)]
+    return sum(right) / len(right) if right else 0.0
 
 
 # ----------------------------------------------------------------------------------------------

@@ -93,8 +93,11 @@ def _read_split(folder, strict_bio):
             f"{tokens_path} has {len(token_lines)} lines but {tags_path} has {len(tag_lines)}"
         )
     if label_lines is not None and len(label_lines) != len(token_lines):
+        shorter = label_path if len(label_lines) < len(token_lines) else tokens_path
         raise ValueError(
-            f"{tokens_path} has {len(token_lines)} lines but {label_path} has {len(label_lines)}"
+            f"{label_path} has {len(label_lines)} lines but {tokens_path} has {len(token_lines)}: "
+            f"line {min(len(label_lines), len(token_lines)) + 1} is missing from {shorter} "
+            "(the label file holds one intent per utterance)"
         )
     examples = []
     for line_index, (token_line, tag_line) in enumerate(zip(token_lines, tag_lines)):
