@@ -31,7 +31,8 @@ if __name__ == "__main__":
     # The matrices here are small (batch x hidden), where a multi-threaded BLAS only adds
     # contention: on a busy machine it can be tens of times slower. This must happen before numpy
     # is imported, and only when run as a script, not when a test imports the file.
-    for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    # Numba's threads likewise: the CRF kernels' batch of ~32 sentences is too small to share.
+    for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
