@@ -111,10 +111,10 @@ def parse_args(argv):
         if not low <= getattr(args, name) < high:  # False for nan too
             raise UsageError(f"--{name.replace('_', '-')} must be in [{low:g}, {high:g}), got {getattr(args, name)}")
     if not (math.isfinite(args.lr) and args.lr > 0):
-        raise UsageError(f"--lr must be a positive finite number, got {args.lr}")
+        raise UsageError(f"--lr must be positive and finite, got {args.lr}")
     for name in ("clip", "intent_weight"):
         if not (math.isfinite(getattr(args, name)) and getattr(args, name) >= 0):
-            raise UsageError(f"--{name.replace('_', '-')} must be a non-negative finite number, got {getattr(args, name)}")
+            raise UsageError(f"--{name.replace('_', '-')} must be non-negative and finite, got {getattr(args, name)}")
     if args.smoke:
         args.epochs, args.emb, args.hidden, args.char_filters = min(args.epochs, 2), 16, 16, min(args.char_filters, 8)
     return args
