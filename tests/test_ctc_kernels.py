@@ -60,15 +60,17 @@ def brute_force_nll_and_grad(log_probs, target, blank):
     return -log_likelihood, grad
 
 
-def run_kernel(log_probs, targets, input_lengths, target_lengths, blank, compute_grad=True, kernel=None):
-    """Call ctc_loss_and_grad with the argument types ctc_loss() would give it."""
+def run_kernel(log_probs, targets, input_lengths, target_lengths, blank, compute_grad=True, kernel=None,
+               grad_scale=None):
+    """Call ctc_loss_and_grad with the argument types ctc_loss() would give it (grad_scale: ones)."""
     kernel = kernel or kernels.ctc_loss_and_grad
     padded = np.zeros((len(targets), max([len(t) for t in targets] + [0])), dtype=np.int64)
     for n, target in enumerate(targets):
         padded[n, : len(target)] = target
+    grad_scale = np.ones(len(targets)) if grad_scale is None else np.asarray(grad_scale, dtype=np.float64)
     return kernel(
         np.ascontiguousarray(log_probs), padded, np.asarray(input_lengths, dtype=np.int64),
-        np.asarray(target_lengths, dtype=np.int64), blank, compute_grad,
+        np.asarray(target_lengths, dtype=np.int64), blank, compute_grad, grad_scale,
     )
 
 
@@ -375,7 +377,7 @@ def test_kernels_run_as_plain_python_under_numba_disable_jit():
         "padded = np.zeros((3, 3), dtype=np.int64)\n"
         "for n, t in enumerate(args['targets']): padded[n, :len(t)] = t\n"
         "nll, grad = kernels.ctc_loss_and_grad(np.array(args['log_probs']), padded,"
-        " np.array(args['input_lengths']), np.array(args['target_lengths']), 0, True)\n"
+        " np.array(args['input_lengths']), np.array(args['target_lengths']), 0, True, np.ones(3))\n"
         "print(json.dumps({'jit_off': hasattr(kernels.ctc_loss_and_grad, 'py_func') is False,"
         " 'nll': nll.tolist(), 'grad': grad.tolist()}))\n"
     )
@@ -389,3 +391,30 @@ def test_kernels_run_as_plain_python_under_numba_disable_jit():
     nll, grad = run_kernel(log_probs, targets, input_lengths, target_lengths, 0)
     np.testing.assert_allclose(result["nll"], nll, rtol=1e-13)
     np.testing.assert_allclose(result["grad"], grad, rtol=1e-12, atol=1e-15)
+
+
+@given(batched_ctc_cases(), st.lists(st.floats(-3, 3), min_size=3, max_size=3))
+def test_grad_scale_multiplies_each_sequence_gradient_and_leaves_the_loss_alone(case, factors):
+    # The reduction's weights are applied inside the kernel; that must equal scaling afterwards.
+    log_probs, targets, input_lengths, blank = case
+    target_lengths = [len(t) for t in targets]
+    grad_scale = np.array(factors[: len(targets)])
+    nll, grad = run_kernel(log_probs, targets, input_lengths, target_lengths, blank)
+    scaled_nll, scaled_grad = run_kernel(log_probs, targets, input_lengths, target_lengths, blank,
+                                         grad_scale=grad_scale)
+    np.testing.assert_array_equal(scaled_nll, nll)
+    np.testing.assert_allclose(scaled_grad, grad * grad_scale[None, :, None], rtol=1e-15, atol=0)
+
+
+@given(st.integers(1, 4), st.integers(0, 5), st.integers(1, 6), st.data())
+def test_first_invalid_label_finds_the_first_bad_label_in_row_major_order(batch, width, classes, data):
+    blank = data.draw(st.integers(0, classes - 1))
+    targets = np.array(data.draw(st.lists(st.lists(st.integers(-2, classes + 1), min_size=width, max_size=width),
+                                          min_size=batch, max_size=batch)), dtype=np.int64).reshape(batch, width)
+    target_lengths = np.array(data.draw(st.lists(st.integers(0, width), min_size=batch, max_size=batch)),
+                              dtype=np.int64)
+    # Reference: a mask over the padded targets, bad labels inside each target's length.
+    inside = np.arange(width)[None, :] < target_lengths[:, None]
+    bad = inside & ((targets < 0) | (targets >= classes) | (targets == blank))
+    expected = tuple(int(i[0]) for i in np.nonzero(bad)) if bad.any() else (-1, -1)
+    assert tuple(kernels.first_invalid_label(targets, target_lengths, classes, blank)) == expected

@@ -273,7 +273,12 @@ def scaled_backward(alpha, emission, slot, can_skip, underflow_error):
     frames, length = alpha.shape
     occupancy = np.zeros((frames, emission.shape[1]))
     beta = np.zeros(length)  # beta[t, s] for the current frame, scaled to a maximum of 1
-    arriving = np.zeros(length)  # emission at t+1 of state s times beta[t+1, s]
+    # arriving[s] = emission at t+1 of state s times beta[t+1, s]; two trailing zeros stand for the
+    # states past the end, so every state reads "one on" and "two on" without a bounds test.
+    arriving = np.zeros(length + 2)
+    skip_to = np.zeros(length)  # 1.0 where the skip s -> s + 2 is allowed, else 0.0 (x + 0.0 * y == x)
+    for s in range(length - 2):
+        skip_to[s] = 1.0 if can_skip[s + 2] else 0.0
     beta[length - 1] = 1.0
     if length > 1:
         beta[length - 2] = 1.0
@@ -281,33 +286,35 @@ def scaled_backward(alpha, emission, slot, can_skip, underflow_error):
     error_bound = 0.0
     for t in range(frames - 1, -1, -1):
         first, last = max(0, length - 2 * (frames - t)), min(length, 2 * t + 2)
-        if t < frames - 1:
+        frame_alpha = alpha[t]
+        overlap = 0.0
+        if t == frames - 1:
+            for s in range(first, last):
+                overlap += frame_alpha[s] * beta[s]
+        else:
             # Frame t+1's live states end at most two past frame t's; those it lacks at the start
             # were never written and hold beta = 0.
+            next_emission = emission[t + 1]
             for s in range(first, min(length, last + 2)):
-                arriving[s] = emission[t + 1, slot[s]] * beta[s]
+                arriving[s] = next_emission[slot[s]] * beta[s]
             largest = 0.0
             for s in range(first, last):
-                value = arriving[s]
-                if s + 1 < length:
-                    value += arriving[s + 1]
-                if s + 2 < length and can_skip[s + 2]:
-                    value += arriving[s + 2]
-                beta[s] = value
-                largest = max(largest, value)
+                beta[s] = arriving[s] + arriving[s + 1] + skip_to[s] * arriving[s + 2]
+                largest = max(largest, beta[s])
             if not largest > 0.0:
                 return np.inf, occupancy
+            inverse = 1.0 / largest
             for s in range(first, last):
-                beta[s] *= 1.0 / largest
+                beta[s] *= inverse
+                overlap += frame_alpha[s] * beta[s]
             beta_error = UNDERFLOW_PER_CELL / largest
-        overlap = 0.0
-        for s in range(first, last):
-            overlap += alpha[t, s] * beta[s]
         if not overlap > 0.0:
             return np.inf, occupancy
         error_bound += length * (underflow_error[t] + beta_error) / overlap
+        inverse = 1.0 / overlap
+        frame_occupancy = occupancy[t]
         for s in range(first, last):
-            occupancy[t, slot[s]] += alpha[t, s] * beta[s] * (1.0 / overlap)
+            frame_occupancy[slot[s]] += frame_alpha[s] * beta[s] * inverse
     return error_bound, occupancy
 
 
@@ -356,26 +363,44 @@ def sequence_loss_and_grad(log_probs, target, blank, grad, compute_grad):
 
 
 @numba.njit(parallel=True, cache=True)
-def ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, compute_grad):
+def ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, compute_grad, grad_scale):
     """Per-sequence CTC negative log-likelihood and its gradient, parallel over the batch.
 
     log_probs: (T, N, C) float32 or float64.  targets: (N, S) int64, padded (entries past a
     sequence's target length are ignored).  input_lengths, target_lengths: (N,) int64, already
     validated (0 <= input_lengths <= T, 0 <= target_lengths <= S, labels in [0, C) and != blank).
     compute_grad: bool; when False the gradient is skipped and returned with shape (0, N, C).
+    grad_scale: (N,) float64, a factor for each sequence's gradient (the reduction's weight, so
+    the caller gets d loss / d log_probs without another pass over a (T, N, C) array).
 
     Returns (negative_log_likelihood (N,) float64, grad (T, N, C) in log_probs' dtype):
     negative_log_likelihood[n] = -log p(target_n | log_probs[:input_lengths[n], n]), +inf when no
-    alignment exists; grad[t, n, k] = d negative_log_likelihood[n] / d log_probs[t, n, k], zero
-    past input_lengths[n] and zero for a sequence whose likelihood is 0.
+    alignment exists; grad[t, n, k] = grad_scale[n] * d negative_log_likelihood[n] / d log_probs[t, n, k],
+    zero past input_lengths[n] and zero for a sequence whose likelihood is 0.
     """
     frames, batch, classes = log_probs.shape
     negative_log_likelihood = np.empty(batch)
     grad = np.zeros((frames if compute_grad else 0, batch, classes), dtype=log_probs.dtype)
     for n in numba.prange(batch):
         sequence_frames = input_lengths[n]
+        sequence_grad = grad[:sequence_frames, n, :]
         negative_log_likelihood[n] = sequence_loss_and_grad(
-            log_probs[:sequence_frames, n, :], targets[n, : target_lengths[n]], blank,
-            grad[:sequence_frames, n, :], compute_grad,
+            log_probs[:sequence_frames, n, :], targets[n, : target_lengths[n]], blank, sequence_grad, compute_grad,
         )
+        if compute_grad and grad_scale[n] != 1.0:
+            for t in range(sequence_frames):
+                for k in range(classes):
+                    sequence_grad[t, k] *= grad_scale[n]
     return negative_log_likelihood, grad
+
+
+@numba.njit(cache=True)
+def first_invalid_label(targets, target_lengths, classes, blank):
+    """(n, position) of the first label that is outside [0, classes) or is the blank, within each
+    sequence's target length; (-1, -1) when every label is valid.  targets: (N, S) int64."""
+    for n in range(targets.shape[0]):
+        for position in range(target_lengths[n]):
+            label = targets[n, position]
+            if label < 0 or label >= classes or label == blank:
+                return n, position
+    return -1, -1

@@ -3,8 +3,8 @@
 Where this sits: a recurrent model produces log_probs (T, N, C) through log_softmax; ctc_loss()
 checks its arguments, brings the targets to one padded layout and calls CTCLossFunction, whose
 forward runs the compiled recursions of tinyseq/ctc/kernels.py (one call computes every sequence's
-negative log-likelihood and its gradient) and whose backward scales that gradient by the upstream
-gradient and the reduction's weights.
+negative log-likelihood and its gradient, already weighted for the reduction) and whose backward
+scales that gradient by the upstream gradient.
 
 Semantics follow torch.nn.functional.ctc_loss, with three deliberate differences:
   * The gradient is the true derivative with respect to log_probs (minus the posterior occupancy),
@@ -32,9 +32,10 @@ from . import kernels
 REDUCTIONS = ("none", "mean", "sum")
 
 # Below this many recursion cells (sum over the batch of input_length * (2 * target_length + 1),
-# about 0.3 ms of work on one core) the kernel runs on one thread: starting and joining a parallel
-# region costs tens of microseconds on an idle machine and can cost milliseconds on a busy one.
-PARALLEL_MIN_CELLS = 100_000
+# about 20 us of work on one core) the kernel runs on one thread: starting and joining a parallel
+# region costs about 10 us. Measured with `python benchmarks/bench_ctc.py`-sized inputs: at 8,400
+# cells two threads already took 88 us against 123 us on one (kernel alone, min of 300 calls).
+PARALLEL_MIN_CELLS = 5_000
 
 
 class CTCLossFunction(Function):
@@ -52,37 +53,36 @@ class CTCLossFunction(Function):
         unbatched = log_probs.ndim == 2
         batched_log_probs = log_probs[:, None, :] if unbatched else log_probs
         wants_grad = is_grad_enabled() and ctx.needs_input_grad[0]
-        negative_log_likelihood, per_sequence_grad = _run_kernel(
-            np.ascontiguousarray(batched_log_probs), targets, input_lengths, target_lengths, blank, wants_grad
+        # d loss / d negative_log_likelihood[n]: "mean" divides each loss by its target length
+        # (clamped at 1 so empty targets count as length 1), then averages over the batch. The
+        # kernel applies it as it writes the gradient, so the saved gradient is d loss / d log_probs.
+        if reduction == "mean":
+            weight = 1.0 / (np.maximum(target_lengths, 1) * len(target_lengths))
+        else:
+            weight = np.ones(len(target_lengths))
+        negative_log_likelihood, grad_log_probs = _run_kernel(
+            np.ascontiguousarray(batched_log_probs), targets, input_lengths, target_lengths, blank, wants_grad, weight
         )
         if zero_infinity:
             negative_log_likelihood[np.isinf(negative_log_likelihood)] = 0.0
-        # d loss / d negative_log_likelihood[n]: "mean" divides each loss by its target length
-        # (clamped at 1 so empty targets count as length 1), then averages over the batch.
-        if reduction == "mean":
-            weight = 1.0 / (np.maximum(target_lengths, 1) * len(target_lengths))
-            loss = np.sum(negative_log_likelihood * weight)
-        elif reduction == "sum":
-            weight = np.ones(len(target_lengths))
-            loss = np.sum(negative_log_likelihood)
-        else:
-            weight = np.ones(len(target_lengths))
+        if reduction == "none":
             loss = negative_log_likelihood[0] if unbatched else negative_log_likelihood
+        else:
+            loss = np.sum(negative_log_likelihood * weight)
         if wants_grad:
-            ctx.save_for_backward(per_sequence_grad, weight)
-            ctx.unbatched = unbatched
+            ctx.save_for_backward(grad_log_probs[:, 0, :] if unbatched else grad_log_probs)
         return np.asarray(loss, dtype=log_probs.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        per_sequence_grad, weight = ctx.saved_tensors
-        # grad is () for "mean" and "sum" and (N,) (or () unbatched) for "none": either way it
-        # broadcasts against the per-sequence weights.
-        scale = (weight * np.asarray(grad, dtype=np.float64)).astype(per_sequence_grad.dtype)
-        grad_log_probs = per_sequence_grad * scale[None, :, None]
-        if ctx.unbatched:
-            grad_log_probs = grad_log_probs[:, 0, :]
-        return grad_log_probs, None, None, None, None, None, None
+        (grad_log_probs,) = ctx.saved_tensors
+        # grad is () for "mean", "sum" and unbatched "none", (N,) for batched "none". After a plain
+        # loss.backward() it is 1 and the saved gradient is the answer as it stands.
+        grad = np.asarray(grad)
+        if grad.ndim == 0 and grad == 1:
+            return grad_log_probs, None, None, None, None, None, None
+        scale = grad.astype(grad_log_probs.dtype)
+        return grad_log_probs * (scale[None, :, None] if scale.ndim else scale), None, None, None, None, None, None
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
@@ -151,15 +151,16 @@ class CTCLoss(Module):
         return f"blank={self.blank}, reduction={self.reduction!r}, zero_infinity={self.zero_infinity}"
 
 
-def _run_kernel(log_probs, targets, input_lengths, target_lengths, blank, compute_grad):
+def _run_kernel(log_probs, targets, input_lengths, target_lengths, blank, compute_grad, grad_scale):
     """kernels.ctc_loss_and_grad, on one thread when the batch is too small to pay for more."""
-    cells = int(np.sum(input_lengths * (2 * target_lengths + 1)))
+    arguments = (log_probs, targets, input_lengths, target_lengths, blank, compute_grad, grad_scale)
+    cells = int(np.dot(input_lengths, 2 * target_lengths + 1))
     threads = numba.get_num_threads()
     if cells >= PARALLEL_MIN_CELLS or threads == 1:
-        return kernels.ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, compute_grad)
+        return kernels.ctc_loss_and_grad(*arguments)
     numba.set_num_threads(1)
     try:
-        return kernels.ctc_loss_and_grad(log_probs, targets, input_lengths, target_lengths, blank, compute_grad)
+        return kernels.ctc_loss_and_grad(*arguments)
     finally:
         numba.set_num_threads(threads)
 
@@ -199,7 +200,7 @@ def _integer_array(value, name):
         array = array.astype(np.int64)  # np.asarray([]) is float64, but an empty list is fine
     if array.dtype.kind not in "iu":
         raise TypeError(f"ctc_loss: {name} must hold integers, got dtype {array.dtype}")
-    return array.astype(np.int64)
+    return array.astype(np.int64, copy=False)
 
 
 def _check_lengths(lengths, name, batch, unbatched):
@@ -253,10 +254,8 @@ def _padded_targets(targets, target_lengths, batch, unbatched):
 
 def _check_labels(padded_targets, target_lengths, classes, blank):
     """Every label inside a target's length is in [0, C) and is not the blank."""
-    used = np.arange(padded_targets.shape[1])[None, :] < target_lengths[:, None]
-    bad = used & ((padded_targets < 0) | (padded_targets >= classes) | (padded_targets == blank))
-    if np.any(bad):
-        n, position = (int(i[0]) for i in np.nonzero(bad))
+    n, position = kernels.first_invalid_label(padded_targets, target_lengths, classes, blank)
+    if n >= 0:
         label = padded_targets[n, position]
         reason = "the blank" if label == blank else f"outside [0, C) = [0, {classes})"
         raise ValueError(
