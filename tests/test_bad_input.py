@@ -243,6 +243,7 @@ BAD_CALLS = [
     row("argmax float dim", lambda: ts.ones(2, 2).argmax(1.0), TypeError, "argmax: dim must be an int or None, got 1.0"),
     row("argmax empty", lambda: ts.ones(0).argmax(), ValueError, "argmax: cannot take the argmax over an empty dimension"),
     row("compare shapes", lambda: ts.ones(2) < ts.ones(3), ValueError, "less: cannot compare a tensor of shape (2,)"),
+    row("compare with str", lambda: ts.ones(2) == "a", TypeError, "equal: cannot compare a tensor of shape (2,) and dtype float32 with str ()"),
     row("backward non-scalar", lambda: (ts.ones(2, requires_grad=True) * 2).backward(), ValueError, "backward(): grad must be given for a non-scalar output, got shape (2,)"),
     row("backward no graph", lambda: ts.ones(1).backward(), ValueError, "backward(): this tensor does not require grad"),
     # --- elementwise ---------------------------------------------------------------------------
@@ -367,12 +368,14 @@ BAD_CALLS = [
     row("clip_grad_norm_ nan", lambda: nn.utils.clip_grad_norm_([_param()], float("nan")), ValueError, "max_norm: expected a number >= 0.0, got nan"),
     row("clip_grad_norm_ norm_type 0", lambda: nn.utils.clip_grad_norm_([_param()], 1.0, norm_type=0), ValueError, "norm_type: expected a number > 0 or inf, got 0"),
     row("clip_grad_norm_ int param", lambda: nn.utils.clip_grad_norm_([3], 1.0), TypeError, "parameters: expected tinyseq Tensors, got int at position 0"),
+    row("clip_grad_norm_ int parameters", lambda: nn.utils.clip_grad_norm_(3, 1.0), TypeError, "parameters: expected a Tensor or an iterable of Tensors, got int"),
     row("clip_grad_value_ negative", lambda: nn.utils.clip_grad_value_([_param()], -1), ValueError, "clip_value: expected a number >= 0.0, got -1"),
     # --- gradcheck -----------------------------------------------------------------------------
     row("gradcheck lone tensor", lambda: ts.gradcheck(ts.tanh, _f64(2)), TypeError, "gradcheck: inputs must be a list or tuple of tensors, got Tensor (wrap a single tensor as [x])"),
     row("gradcheck eps 0", lambda: ts.gradcheck(ts.tanh, [_f64(2)], eps=0), ValueError, "gradcheck: eps must be a finite number > 0, got 0"),
     row("gradcheck atol negative", lambda: ts.gradcheck(ts.tanh, [_f64(2)], atol=-1.0), ValueError, "gradcheck: atol must be a finite number >= 0, got -1.0"),
     row("gradcheck ndarray output", lambda: ts.gradcheck(lambda x: x.data, [_f64(2)]), TypeError, "gradcheck: fn must return a Tensor, got ndarray"),
+    row("gradcheck seed str", lambda: ts.gradcheck(ts.tanh, [_f64(2)], seed="a"), TypeError, "gradcheck: seed must be an int >= 0, got 'a'"),
     row("gradcheck fn not callable", lambda: ts.gradcheck(3, [_f64(2)]), TypeError, "gradcheck: fn must be callable, got int"),
     row("gradcheck float32", lambda: ts.gradcheck(ts.tanh, [ts.ones(2, requires_grad=True)]), TypeError, "gradcheck: input 0 has dtype float32, expected float64"),
     row("gradcheck nothing to check", lambda: ts.gradcheck(ts.tanh, [ts.ones(2)]), ValueError, "gradcheck: inputs has no tensor with requires_grad=True"),

@@ -143,6 +143,55 @@ def test_square_root_through_pow_and_sqrt_agree_at_zero():
     assert a.grad[0] == b.grad[0] == math.inf
 
 
+# Values and gradients where the maths sits at an edge (0, +-inf, ties, empty); the expected values
+# are PyTorch's, computed in the test with the same inputs.
+INF = math.inf
+EDGES = [
+    ("logsumexp of all -inf", lambda t: t.logsumexp(0), lambda x: x.logsumexp(0), [-INF, -INF]),
+    ("logsumexp with one -inf", lambda t: t.logsumexp(0), lambda x: x.logsumexp(0), [-INF, 1.0]),
+    ("log_softmax with one -inf", lambda t: t.log_softmax(0), lambda x: ts.log_softmax(x, 0), [-INF, 0.0]),
+    ("softmax with one -inf", lambda t: t.softmax(0), lambda x: ts.softmax(x, 0), [-INF, 0.0]),
+    ("max with +inf", lambda t: t.amax(0), lambda x: x.max(0), [INF, 1.0]),
+    ("relu, abs, sqrt, log at 0", lambda t: t.relu() + t.abs() + t.sqrt() + t.log(),
+     lambda x: ts.relu(x) + ts.abs(x) + ts.sqrt(x) + ts.log(x), [0.0]),
+    ("clamp at its bounds", lambda t: t.clamp(0, 1), lambda x: ts.clamp(x, 0, 1), [0.0, 1.0]),
+    ("sigmoid, softplus, tanh at +-1000", lambda t: t.sigmoid() + _torch_softplus(t) + t.tanh(),
+     lambda x: ts.sigmoid(x) + ts.softplus(x) + ts.tanh(x), [-1000.0, 1000.0]),
+    ("maximum of a tie", lambda t: t.maximum(t.detach() * 0), lambda x: ts.maximum(x, ts.zeros(1, dtype=np.float64)), [0.0]),
+    ("variance of one element", lambda t: t.var(), lambda x: x.var(), [1.0]),
+    ("mean of nothing", lambda t: t.mean(), lambda x: x.mean(), []),
+    ("cross_entropy with a -inf logit", lambda t: _torch_cross_entropy(t.reshape(1, 2)),
+     lambda x: F.cross_entropy(x.reshape(1, 2), ts.tensor([1])), [-INF, 0.0]),
+    ("1 / 0", lambda t: 1 / t, lambda x: 1 / x, [0.0]),
+]
+
+
+def _torch_softplus(t):
+    import torch.nn.functional
+
+    return torch.nn.functional.softplus(t)
+
+
+def _torch_cross_entropy(t):
+    import torch
+
+    return torch.nn.functional.cross_entropy(t, torch.tensor([1]))
+
+
+@pytest.mark.parametrize("torch_fn, fn, values", [pytest.param(*row[1:], id=row[0]) for row in EDGES])
+def test_values_and_gradients_at_the_edges_match_pytorch(torch_fn, fn, values):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    expected = torch_fn(t)
+    expected.sum().backward()
+    x = ts.tensor(values, dtype=np.float64, requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = fn(x)
+        out.sum().backward()
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
 # ------------------------------------------------------------------------------------------------
 # Item 8: CTC decoders and NaN
 

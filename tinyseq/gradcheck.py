@@ -23,7 +23,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     inputs: a sequence of Tensors; those with requires_grad=True are checked and must be float64.
     Passes when |analytic - numerical| <= atol + rtol * |numerical| for every element.
     """
-    _check_arguments(fn, inputs, eps, atol, rtol)
+    _check_arguments(fn, inputs, eps, atol, rtol, seed)
     inputs = list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
@@ -67,7 +67,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     return True
 
 
-def _check_arguments(fn, inputs, eps, atol, rtol):
+def _check_arguments(fn, inputs, eps, atol, rtol, seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"gradcheck: seed must be an int >= 0, got {seed!r}")
     if not callable(fn):
         raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
     if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):

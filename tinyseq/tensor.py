@@ -167,8 +167,8 @@ class Tensor:
         other = other.data if isinstance(other, Tensor) else other
         try:
             return Tensor._wrap(np.asarray(compare(self.data, other)))
-        except (ValueError, TypeError) as error:
-            raise type(error)(
+        except (ValueError, TypeError) as error:  # numpy's own subclasses take other arguments
+            raise (ValueError if isinstance(error, ValueError) else TypeError)(
                 f"{compare.__name__}: cannot compare a tensor of shape {self.shape} and dtype {self.dtype} "
                 f"with {type(other).__name__} {np.shape(other)}: {error}"
             ) from None

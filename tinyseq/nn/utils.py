@@ -102,6 +102,8 @@ def _unique_tensors(parameters):
     """parameters as a list of distinct Tensors (a single Tensor becomes a one-element list)."""
     if isinstance(parameters, Tensor):
         return [parameters]
+    if not hasattr(parameters, "__iter__"):
+        raise TypeError(f"parameters: expected a Tensor or an iterable of Tensors, got {type(parameters).__name__}")
     tensors, seen = [], set()
     for index, p in enumerate(parameters):
         if not isinstance(p, Tensor):

@@ -49,7 +49,8 @@ class Mean(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         ctx.count = _count(x.shape, axes)
-        return np.mean(x, axis=axes, keepdims=keepdim)
+        with np.errstate(invalid="ignore", divide="ignore"):  # no elements: 0 / 0 is NaN, as in PyTorch
+            return np.sum(x, axis=axes, keepdims=keepdim) / x.dtype.type(ctx.count)
 
     @staticmethod
     def backward(ctx, grad):
@@ -129,9 +130,7 @@ def mean(x, dim=None, keepdim=False):
     """Mean over dim (int, tuple, or None for all dimensions); x must be floating point, as in
     PyTorch. The mean of no elements is NaN (0 / 0), also as in PyTorch."""
     x = require_floating(as_tensor(x), "mean")
-    axes = _reduction_axes(x, dim, keepdim, "mean")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return Mean.apply(x, axes, keepdim)
+    return Mean.apply(x, _reduction_axes(x, dim, keepdim, "mean"), keepdim)
 
 
 def max(x, dim=None, keepdim=False):
