@@ -218,6 +218,8 @@ def span_f1(gold_tags, pred_tags):
 def _as_labels(labels, name):
     if isinstance(labels, str):
         raise TypeError(f"{name} must be a list of intent labels, got a str")
+    if not hasattr(labels, "__iter__"):
+        raise TypeError(f"{name} must be a list of intent labels, got {type(labels).__name__}")
     return list(labels)
 
 
