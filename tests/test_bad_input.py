@@ -250,6 +250,8 @@ BAD_CALLS = [
     row("add shapes", lambda: ts.ones(2, 3) + ts.ones(4), ValueError, "add: shapes (2, 3) and (4,) cannot be broadcast together"),
     row("mul string", lambda: ts.ones(2) * "a", TypeError, "expected numeric or bool data"),
     row("pow shapes", lambda: ts.ones(2) ** ts.ones(3), ValueError, "pow: shapes (2,) and (3,)"),
+    row("int to negative int power", lambda: ts.tensor([2]) ** -1, ValueError, "pow: integers to negative integer powers are not allowed, got exponent -1"),
+    row("neg bool", lambda: -ts.tensor([True]), TypeError, "neg: negation of a bool tensor is not supported"),
     row("clamp no bounds", lambda: ts.clamp(ts.ones(2)), ValueError, "clamp: at least one of min and max must be given"),
     row("clamp str bound", lambda: ts.clamp(ts.ones(2), "a"), TypeError, "clamp: min must be a number, a tensor or None, got str 'a'"),
     row("clamp str max", lambda: ts.clamp(ts.ones(2), max="b"), TypeError, "clamp: max must be a number"),

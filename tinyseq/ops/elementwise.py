@@ -322,12 +322,22 @@ def div(a, b):
 
 def pow(a, b):
     """a ** b; b may be a tensor or a Python number."""
-    return Pow.apply(*operands(a, b, "pow"))
+    a, b = operands(a, b, "pow")
+    a_data, b_data = np.asarray(getattr(a, "data", a)), np.asarray(getattr(b, "data", b))
+    if a_data.dtype.kind in "iub" and b_data.dtype.kind in "iub" and np.any(b_data < 0):
+        raise ValueError(
+            f"pow: integers to negative integer powers are not allowed, got exponent {b_data.min()} "
+            "(use a float base or exponent)"
+        )
+    return Pow.apply(a, b)
 
 
 def neg(x):
     """-x, elementwise: any shape -> the same shape."""
-    return Neg.apply(as_tensor(x))
+    x = as_tensor(x)
+    if isinstance(x, Tensor) and x.dtype == np.bool_:
+        raise TypeError("neg: negation of a bool tensor is not supported (use x == False for a logical not)")
+    return Neg.apply(x)
 
 
 def exp(x):
