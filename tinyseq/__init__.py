@@ -15,6 +15,6 @@ from .io import load, save
 from .ops import *  # noqa: F401,F403  (every public op: ts.exp, ts.concat, ts.where, ...)
 from .rng import manual_seed
 from .tensor import Tensor
-from . import viz  # the graph picture; imports matplotlib only when drawing without Graphviz
+from . import interop, viz  # the PyTorch bridge and the graph picture: torch and matplotlib load on first use
 
 __version__ = "0.1.0"

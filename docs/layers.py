@@ -1,0 +1,223 @@
+"""The layers of tinyseq, measured from its import statements.
+
+    python docs/layers.py            print the layer diagram and the measured imports
+    python docs/layers.py --write    put them into docs/architecture.md (between the marker comments)
+
+Every module of the package (and every demo and benchmark) belongs to one layer of LAYERS, matched
+by the longest module-name prefix. An import may point to the module's own layer or to a layer
+below, never up: the engine imports no op, ops import no nn, the op-level packages (ctc, crf)
+import no nn. Imports are read with ast from the source, without importing anything, and include
+imports inside functions (a lazy import is still an arrow). tests/test_layering.py fails on an
+upward import, on a module without a layer, and on a diagram in docs/architecture.md that is no
+longer what this script prints.
+"""
+
+import argparse
+import ast
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Bottom to top: (name, what it holds, module-name prefixes). Names listed here that do not exist
+# (yet) are harmless: a prefix only places the modules that do.
+LAYERS = [
+    ("base", "dtype rules, the random generator, grad mode",
+     ["tinyseq.dtype", "tinyseq.rng", "tinyseq.grad_mode"]),
+    ("engine", "Tensor, Function, backward",
+     ["tinyseq.tensor", "tinyseq.function", "tinyseq.autograd", "tinyseq.engine"]),
+    ("ops", "the op set and the tensor factories",
+     ["tinyseq.ops", "tinyseq.creation"]),
+    ("op-level", "kernels, Functions and decoders of CTC and CRF",
+     ["tinyseq.ctc", "tinyseq.crf"]),
+    ("nn", "modules and layers, losses, functional",
+     ["tinyseq.nn"]),
+    ("tools", "training, data, metrics, files, checking, pictures, bridges",
+     ["tinyseq.optim", "tinyseq.data", "tinyseq.datasets", "tinyseq.metrics", "tinyseq.io", "tinyseq.audio",
+      "tinyseq.gradcheck", "tinyseq.testing", "tinyseq.viz", "tinyseq.interop"]),
+    ("package", "`import tinyseq`: the public names",
+     ["tinyseq"]),
+    ("programs", "demos and benchmarks",
+     ["demos", "benchmarks"]),
+]
+RANK = {name: rank for rank, (name, _, _) in enumerate(LAYERS)}
+
+# The upward imports the design allows, with the reason: (importer, imported module). Only one.
+ALLOWED_UPWARD = {
+    ("tinyseq.tensor", "tinyseq.ops"): "Tensor's operators and methods are bound to the ops in one documented place",
+}
+
+SOURCES = ["tinyseq", "demos", "benchmarks"]
+
+
+def module_name(path, root=ROOT):
+    """tinyseq/nn/layers.py -> tinyseq.nn.layers; tinyseq/nn/__init__.py -> tinyseq.nn."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer_of(module):
+    """The layer whose longest prefix matches module, or None."""
+    best, best_length = None, -1
+    for name, _, prefixes in LAYERS:
+        for prefix in prefixes:
+            matches = module == prefix or module.startswith(prefix + ".")
+            # "tinyseq" as a prefix would swallow every module: the package layer is __init__ only.
+            if prefix == "tinyseq" and module != "tinyseq":
+                matches = False
+            if matches and len(prefix) > best_length:
+                best, best_length = name, len(prefix)
+    return best
+
+
+def source_files(root=ROOT):
+    for top in SOURCES:
+        directory = root / top
+        if directory.is_dir():
+            yield from sorted(p for p in directory.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def imports_of(path, known_modules, root=ROOT):
+    """(line, imported module) for every import in path that names a module of the repository.
+    `from package import name` counts as importing package.name when that is a module."""
+    module = module_name(path, root)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module
+            targets = [f"{source}.{alias.name}" if f"{source}.{alias.name}" in known_modules else source
+                       for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            # `import tinyseq.nn.functional` imports that module; keep the longest known prefix.
+            parts = target.split(".")
+            while parts and ".".join(parts) not in known_modules:
+                parts.pop()
+            if parts:
+                found.append((node.lineno, ".".join(parts)))
+    return found
+
+
+def measure(root=ROOT):
+    """(edges, unplaced): edges as (importer, line, imported, importer layer, imported layer), one per
+    imported name; unplaced: modules that no layer claims."""
+    modules = {module_name(path, root): path for path in source_files(root)}
+    unplaced = sorted(m for m in modules if layer_of(m) is None)
+    edges = []
+    for importer, path in modules.items():
+        for line, imported in imports_of(path, modules, root):
+            if imported != importer:
+                edges.append((importer, line, imported, layer_of(importer), layer_of(imported)))
+    return edges, unplaced
+
+
+def upward(edges):
+    """The edges that point to a higher layer, allowed ones included."""
+    return [e for e in edges if e[3] and e[4] and RANK[e[4]] > RANK[e[3]]]
+
+
+def violations(edges):
+    """Upward edges not in ALLOWED_UPWARD, as readable lines."""
+    return [f"{importer} (line {line}, layer {a}) imports {imported} (layer {b}, above it)"
+            for importer, line, imported, a, b in upward(edges)
+            if not any(importer == i and (imported == m or imported.startswith(m + "."))
+                       for i, m in ALLOWED_UPWARD)]
+
+
+def unit(module, root=ROOT):
+    """How the diagram names a module: packages and programs by folder, modules by file."""
+    parts = module.split(".")
+    if parts[0] in ("demos", "benchmarks"):
+        return parts[0] + "/"
+    if module == "tinyseq":
+        return "tinyseq/__init__.py"
+    if len(parts) > 2 or (root / Path(*parts)).is_dir():
+        return parts[1] + "/"
+    return parts[1] + ".py"
+
+
+def diagram(root=ROOT):
+    """The text of the layer diagram and the table of measured imports."""
+    edges, _ = measure(root)
+    members = {name: set() for name in RANK}
+    for path in source_files(root):
+        module = module_name(path, root)
+        if layer_of(module):
+            members[layer_of(module)].add(unit(module, root))
+    width = max(len(name) for name in RANK)
+    present = [(name, what) for name, what, _ in reversed(LAYERS) if members[name]]
+    lines = []
+    for index, (name, what) in enumerate(present):
+        lines.append(f"{name:<{width}}  {'  '.join(sorted(members[name]))}")
+        lines.append(f"{'':<{width}}  ({what})")
+        if index < len(present) - 1:
+            lines.append(f"{'':<{width - 4}}│")
+            lines.append(f"{'':<{width - 4}}▼")
+    used = sorted({(importer, imported) for importer, _, imported, a, b in upward(edges)})
+    if used:
+        lines.append("")
+        lines.append("arrows up (only ALLOWED_UPWARD in docs/layers.py may stay):")
+        for importer, imported in used:
+            reason = next((r for (i, m), r in ALLOWED_UPWARD.items()
+                           if i == importer and (imported == m or imported.startswith(m + "."))), None)
+            lines.append(f"  {importer} ──► {imported}: {reason or 'NOT ALLOWED, tests/test_layering.py fails'}")
+    counts = Counter((a, b) for _, _, _, a, b in edges if a and b and a != b)
+    lines.append("")
+    lines.append("imports measured (importing layer ──► imported layer: number of imported names):")
+    for name, _ in present:
+        targets = [(other, counts[(name, other)]) for other, _ in present if counts[(name, other)]]
+        if targets:
+            lines.append(f"  {name:<{width}} ──► " + ", ".join(f"{other} {n}" for other, n in targets))
+    return "\n".join(lines) + "\n"
+
+
+BEGIN = "<!-- layers: generated by `python docs/layers.py --write`; do not edit by hand -->"
+END = "<!-- end of the generated layers -->"
+
+
+def section_text(root=ROOT):
+    return f"{BEGIN}\n```text\n{diagram(root)}```\n{END}"
+
+
+def current_section(page):
+    """The generated part of docs/architecture.md, or None when the markers are missing."""
+    text = page.read_text()
+    if BEGIN not in text or END not in text:
+        return None
+    return text[text.index(BEGIN): text.index(END) + len(END)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update the section of docs/architecture.md")
+    args = parser.parse_args(argv)
+    edges, unplaced = measure()
+    problems = violations(edges) + [f"{m} has no layer: add its name to LAYERS in docs/layers.py" for m in unplaced]
+    if not args.write:
+        print(diagram(), end="")
+    else:
+        page = ROOT / "docs" / "architecture.md"
+        old = current_section(page)
+        if old is None:
+            sys.exit(f"docs/architecture.md has no markers {BEGIN!r} ... {END!r}")
+        page.write_text(page.read_text().replace(old, section_text()))
+        print(f"wrote the layer diagram into {page}")
+    for problem in problems:
+        print("problem:", problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
