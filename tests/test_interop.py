@@ -176,3 +176,28 @@ def test_without_torch_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match=r"to_torch needs PyTorch, an optional dependency"):
         to_torch(nn.Linear(2, 2))
+
+
+def test_the_interop_page_trains_moves_exports_and_runs_the_tagger(tmp_path):
+    """docs/interop.md's code blocks, run in order as one script: the tagger's scores agree in
+    tinyseq, PyTorch and ONNX Runtime (the page asserts it). Needs onnx and onnxruntime, which are
+    not dependencies of tinyseq: skipped without them."""
+    import os
+    import re
+    import subprocess
+    from pathlib import Path
+
+    pytest.importorskip("onnx", reason="pip install onnx onnxruntime to run docs/interop.md")
+    pytest.importorskip("onnxruntime", reason="pip install onnx onnxruntime to run docs/interop.md")
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "interop.md").read_text()
+    blocks = [body for language, body in re.findall(r"^```(\w+)\n(.*?)^```$", page, re.MULTILINE | re.DOTALL)
+              if language == "python"]
+    assert len(blocks) == 3, "docs/interop.md should have its three python blocks: train, move, export"
+    (tmp_path / "walkthrough.py").write_text("\n\n".join(blocks))
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "walkthrough.py"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, f"docs/interop.md failed:\n{result.stdout}\n{result.stderr}"
+    assert "tinyseq, PyTorch and ONNX Runtime agree on 5 test sentences" in result.stdout
+    assert (tmp_path / "tagger.onnx").stat().st_size > 0
