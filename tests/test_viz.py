@@ -194,3 +194,19 @@ def test_draw_refuses_a_read_only_directory(tmp_path):
 def test_draw_refuses_an_unknown_renderer(tmp_path):
     with pytest.raises(ValueError, match="renderer must be one of \\('dot', 'matplotlib'\\) or None, got 'tikz'"):
         viz.draw(small_graph(), tmp_path / "graph.png", renderer="tikz")
+
+
+def test_a_failed_write_names_the_path(tmp_path, monkeypatch):
+    def refuse(graph, path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(viz, "_render_with_matplotlib", refuse)
+    with pytest.raises(ValueError, match=r"cannot write '.*graph.png': \[Errno 13\] Permission denied"):
+        viz.draw(small_graph(), tmp_path / "graph.png", renderer="matplotlib")
+
+
+def test_names_may_be_named_parameters():
+    layer = ts.nn.Linear(1, 1)
+    lines = dot_lines(layer(ts.tensor([[2.0]])), names=layer.named_parameters())
+    assert any('label="weight\\n(1, 1) float32' in line for line in lines)
+    assert any('label="bias\\n(1,) float32' in line for line in lines)

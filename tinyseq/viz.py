@@ -32,7 +32,8 @@ def to_dot(tensor, names=None):
     """Graphviz DOT text of the graph that `tensor.backward()` would walk.
 
     tensor: a Tensor; one without a graph (a leaf, or made under no_grad) gives a one-node graph.
-    names: optional {name: tensor} labelling some tensors, e.g. dict(model.named_parameters()).
+    names: optional {name: tensor} (or (name, tensor) pairs) labelling some tensors, e.g.
+        model.named_parameters().
     Node ids are t0, t1, ... for tensors and op0, op1, ... for ops, numbered inputs first.
     """
     nodes, edges = _graph(tensor, names)
@@ -88,7 +89,7 @@ def _graph(tensor, names):
     after its inputs; edges as (source id, target id, label)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_dot/draw: tensor must be a tinyseq Tensor, got {type(tensor).__name__}")
-    name_of = {id(t): name for name, t in (names or {}).items()}
+    name_of = {id(t): name for name, t in dict(names or {}).items()}
     tensor_ids, op_ids, nodes, edges = {}, {}, [], []
 
     def tensor_id(t):
