@@ -15,7 +15,6 @@ longer what this script prints.
 import argparse
 import ast
 import sys
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,13 +172,13 @@ def diagram(root=ROOT):
             reason = next((r for (i, m), r in ALLOWED_UPWARD.items()
                            if i == importer and (imported == m or imported.startswith(m + "."))), None)
             lines.append(f"  {importer} ──► {imported}: {reason or 'NOT ALLOWED'}")
-    counts = Counter((a, b) for _, _, _, a, b in edges if a and b and a != b)
+    imported = {(a, b) for _, _, _, a, b in edges if a and b and a != b}
     lines.append("")
-    lines.append("imports measured (importing layer ──► imported layer: number of imported names):")
+    lines.append("imports measured (each layer ──► the other layers it imports from):")
     for name, _ in present:
-        targets = [(other, counts[(name, other)]) for other, _ in present if counts[(name, other)]]
+        targets = [other for other, _ in present if (name, other) in imported]
         if targets:
-            lines.append(f"  {name:<{width}} ──► " + ", ".join(f"{other} {n}" for other, n in targets))
+            lines.append(f"  {name:<{width}} ──► " + ", ".join(targets))
     return "\n".join(lines) + "\n"
 
 
