@@ -201,3 +201,31 @@ def test_the_interop_page_trains_moves_exports_and_runs_the_tagger(tmp_path):
     assert result.returncode == 0, f"docs/interop.md failed:\n{result.stdout}\n{result.stderr}"
     assert "tinyseq, PyTorch and ONNX Runtime agree on 5 test sentences" in result.stdout
     assert (tmp_path / "tagger.onnx").stat().st_size > 0
+
+
+def test_crf_moves_to_pytorch_crf_and_back_with_the_same_scores_and_paths():
+    torchcrf = pytest.importorskip("torchcrf", reason="pip install pytorch-crf for the CRF bridge")
+    ts.manual_seed(0)
+    crf = nn.CRF(4, batch_first=True)
+    converted = to_torch(crf)
+    assert isinstance(converted, torchcrf.CRF) and converted.batch_first
+    generator = np.random.default_rng(1)
+    emissions = generator.standard_normal((3, 5, 4)).astype(np.float32)  # (N, T, K)
+    tags = generator.integers(0, 4, size=(3, 5))
+    mask = np.arange(5)[None, :] < np.array([5, 2, 4])[:, None]  # three lengths, one the full 5
+    expected = converted(torch.from_numpy(emissions), torch.from_numpy(tags), torch.from_numpy(mask),
+                         reduction="none").detach().numpy()
+    actual = crf(ts.tensor(emissions), tags, mask=mask, reduction="none").numpy()
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-5)
+    assert crf.decode(ts.tensor(emissions), mask=mask) == converted.decode(torch.from_numpy(emissions),
+                                                                           torch.from_numpy(mask))
+    back = from_torch(converted)
+    for name, parameter in converted.named_parameters():
+        np.testing.assert_array_equal(dict(back.named_parameters())[name].numpy(), parameter.detach().numpy())
+
+
+def test_a_constrained_crf_has_no_pytorch_crf_counterpart():
+    pytest.importorskip("torchcrf", reason="pip install pytorch-crf for the CRF bridge")
+    crf = nn.CRF(3, constraints=nn.crf.allowed_transitions(["O", "B-x", "I-x"]))
+    with pytest.raises(ValueError, match="has constraints"):
+        to_torch(crf)

@@ -6,12 +6,14 @@
 Sits on top of nn: it reads a layer's configuration (the constructor arguments PyTorch also has) and
 copies its parameters under their names, which tinyseq's layers share with PyTorch's
 ("weight_ih_l0", "0.weight", ...). Known layers: Linear, Embedding, Dropout, Sequential (of known
-layers), RNN, LSTM, GRU and their cells. A model of your own is moved part by part (docs/interop.md).
-PyTorch is an optional dependency, imported on the first call.
+layers), RNN, LSTM, GRU and their cells, and CRF (as pytorch-crf's torchcrf.CRF, whose parameter
+names nn.CRF shares). A model of your own is moved part by part (docs/interop.md). PyTorch (and
+pytorch-crf, for a CRF) are optional dependencies, imported on the first call.
 
 The copy keeps the dtype (float32 or float64; all parameters of a module share one) and the
 training/eval mode. What one side has and the other has not is an error rather than a silent
-difference: GRU(reset_after=False), PyTorch's LSTM proj_size, Embedding's max_norm and friends.
+difference: GRU(reset_after=False), PyTorch's LSTM proj_size, Embedding's max_norm and friends, a CRF
+with constraints (pytorch-crf has none).
 """
 
 import numpy as np
@@ -103,6 +105,13 @@ def _cell_to_torch(torch, cell):
     return getattr(torch.nn, kind)(cell.input_size, cell.hidden_size, bias=cell.bias, **options)
 
 
+def _crf_to_torch(torch, crf):
+    if crf.allowed is not None:
+        raise ValueError("to_torch: this CRF has constraints (allowed transitions), which pytorch-crf's CRF "
+                         "does not have; the PyTorch model would score and decode forbidden paths")
+    return _import_torchcrf("to_torch").CRF(crf.num_tags, batch_first=crf.batch_first)
+
+
 _TO_TORCH = {
     nn.Linear: _linear_to_torch,
     nn.Embedding: _embedding_to_torch,
@@ -113,6 +122,7 @@ _TO_TORCH = {
     nn.RNNCell: _cell_to_torch,
     nn.LSTMCell: _cell_to_torch,
     nn.GRUCell: _cell_to_torch,
+    nn.CRF: _crf_to_torch,
 }
 
 
@@ -130,7 +140,13 @@ def _refuse_reset_before(layer, caller):
 
 
 def _from_torch_builders(torch):
-    return {
+    """The torch.nn classes from_torch knows, and pytorch-crf's CRF when pytorch-crf is installed."""
+    try:
+        import torchcrf
+        crf = {torchcrf.CRF: lambda m: nn.CRF(m.num_tags, batch_first=m.batch_first)}
+    except ImportError:
+        crf = {}
+    return crf | {
         torch.nn.Linear: lambda m: nn.Linear(m.in_features, m.out_features, bias=m.bias is not None),
         torch.nn.Embedding: _embedding_from_torch,
         torch.nn.Dropout: lambda m: nn.Dropout(m.p),
@@ -171,6 +187,14 @@ def _import_torch(caller):
     except ImportError as error:
         raise ImportError(f"{caller} needs PyTorch, an optional dependency: pip install -e '.[parity]'") from error
     return torch
+
+
+def _import_torchcrf(caller):
+    try:
+        import torchcrf
+    except ImportError as error:
+        raise ImportError(f"{caller}: a CRF needs pytorch-crf, an optional dependency: pip install pytorch-crf") from error
+    return torchcrf
 
 
 def _parameters(module):
