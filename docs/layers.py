@@ -7,7 +7,9 @@ Every module of the package (and every demo and benchmark) belongs to one layer 
 by the longest module-name prefix. An import may point to the module's own layer or to a layer
 below, never up: the engine imports no op, ops import no nn, the op-level packages (ctc, crf)
 import no nn. Imports are read with ast from the source, without importing anything, and include
-imports inside functions (a lazy import is still an arrow). tests/test_layering.py fails on an
+imports inside functions (a lazy import is still an arrow). An assignment to an attribute of a class
+imported from another module (`Tensor.sum = sum`, a binding) is an arrow too, from the module that
+owns the class to the one that assigns. tests/test_layering.py fails on an
 upward import, on a module without a layer, and on a diagram in docs/architecture.md that is no
 longer what this script prints.
 """
@@ -42,7 +44,9 @@ LAYERS = [
 ]
 RANK = {name: rank for rank, (name, _, _) in enumerate(LAYERS)}
 
-# The upward imports the design allows, with the reason: (importer, imported module). Only one.
+# The arrows up the design allows, with the reason: (lower module, higher module or package). Only
+# one: the binding of Tensor's operators and methods to the ops, whichever form it takes (tensor.py
+# importing the ops, or a module of ops assigning to Tensor's attributes).
 ALLOWED_UPWARD = {
     ("tinyseq.tensor", "tinyseq.ops"): "Tensor's operators and methods are bound to the ops in one documented place",
 }
@@ -80,12 +84,15 @@ def source_files(root=ROOT):
 
 
 def imports_of(path, known_modules, root=ROOT):
-    """(line, imported module) for every import in path that names a module of the repository.
+    """(line, imported module) for every import in path that names a module of the repository, and
+    (line, module, name) for every binding: an assignment to an attribute of a class (or any name)
+    imported from another module, `Tensor.sum = sum`, which makes that module depend on this one.
     `from package import name` counts as importing package.name when that is a module."""
     module = module_name(path, root)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    found, origin, bindings = [], {}, []
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -97,6 +104,8 @@ def imports_of(path, known_modules, root=ROOT):
                 source = node.module
             targets = [f"{source}.{alias.name}" if f"{source}.{alias.name}" in known_modules else source
                        for alias in node.names]
+            origin.update({alias.asname or alias.name: source for alias in node.names
+                           if source in known_modules and f"{source}.{alias.name}" not in known_modules})
         else:
             continue
         for target in targets:
@@ -106,19 +115,31 @@ def imports_of(path, known_modules, root=ROOT):
                 parts.pop()
             if parts:
                 found.append((node.lineno, ".".join(parts)))
-    return found
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                        and target.value.id in origin):
+                    bindings.append((node.lineno, origin[target.value.id], target.value.id))
+    return found, bindings
 
 
 def measure(root=ROOT):
-    """(edges, unplaced): edges as (importer, line, imported, importer layer, imported layer), one per
-    imported name; unplaced: modules that no layer claims."""
+    """(edges, unplaced): edges as (user, line, used, user's layer, used layer, how), one per imported
+    name ("import") and one per binding, which runs the other way: in `Tensor.sum = sum` written in
+    ops/_bind.py, tensor.py's Tensor uses ops/_bind.py ("binding", line of ops/_bind.py).
+    unplaced: modules that no layer claims."""
     modules = {module_name(path, root): path for path in source_files(root)}
     unplaced = sorted(m for m in modules if layer_of(m) is None)
     edges = []
-    for importer, path in modules.items():
-        for line, imported in imports_of(path, modules, root):
-            if imported != importer:
-                edges.append((importer, line, imported, layer_of(importer), layer_of(imported)))
+    for module, path in modules.items():
+        imports, bindings = imports_of(path, modules, root)
+        for line, imported in imports:
+            if imported != module:
+                edges.append((module, line, imported, layer_of(module), layer_of(imported), "import"))
+        for line, bound, _ in bindings:
+            if bound != module:
+                edges.append((bound, line, module, layer_of(bound), layer_of(module), "binding"))
     return edges, unplaced
 
 
@@ -129,10 +150,15 @@ def upward(edges):
 
 def violations(edges):
     """Upward edges not in ALLOWED_UPWARD, as readable lines."""
-    return [f"{importer} (line {line}, layer {a}) imports {imported} (layer {b}, above it)"
-            for importer, line, imported, a, b in upward(edges)
-            if not any(importer == i and (imported == m or imported.startswith(m + "."))
-                       for i, m in ALLOWED_UPWARD)]
+    return [f"{user} (layer {a}) imports {used} (layer {b}, above it), line {line}" if how == "import" else
+            f"{used} (layer {b}) assigns to an attribute of {user} (layer {a}, below it), line {line}"
+            for user, line, used, a, b, how in upward(edges) if allowed_reason(user, used) is None]
+
+
+def allowed_reason(user, used):
+    """The reason ALLOWED_UPWARD gives for user depending on used, or None."""
+    return next((reason for (lower, higher), reason in ALLOWED_UPWARD.items()
+                 if user == lower and (used == higher or used.startswith(higher + "."))), None)
 
 
 def unit(module, root=ROOT):
@@ -164,15 +190,14 @@ def diagram(root=ROOT):
         if index < len(present) - 1:
             lines.append(f"{'':<{width - 4}}│")
             lines.append(f"{'':<{width - 4}}▼")
-    used = sorted({(importer, imported) for importer, _, imported, a, b in upward(edges)})
-    if used:
+    arrows_up = sorted({(user, used, how) for user, _, used, _, _, how in upward(edges)})
+    if arrows_up:
         lines.append("")
         lines.append("arrows up (only ALLOWED_UPWARD in docs/layers.py may stay):")
-        for importer, imported in used:
-            reason = next((r for (i, m), r in ALLOWED_UPWARD.items()
-                           if i == importer and (imported == m or imported.startswith(m + "."))), None)
-            lines.append(f"  {importer} ──► {imported}: {reason or 'NOT ALLOWED'}")
-    imported = {(a, b) for _, _, _, a, b in edges if a and b and a != b}
+        for user, used, how in arrows_up:
+            arrow = f"{user} ──► {used}" if how == "import" else f"{user} ◄── {used} (assigns to its attributes)"
+            lines.append(f"  {arrow}: {allowed_reason(user, used) or 'NOT ALLOWED'}")
+    imported = {(a, b) for _, _, _, a, b, how in edges if a and b and a != b and how == "import"}
     lines.append("")
     lines.append("imports measured (each layer ──► the other layers it imports from):")
     for name, _ in present:
