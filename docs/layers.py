@@ -9,9 +9,8 @@ below, never up: the engine imports no op, ops import no nn, the op-level packag
 import no nn. Imports are read with ast from the source, without importing anything, and include
 imports inside functions (a lazy import is still an arrow). An assignment to an attribute of a class
 imported from another module (`Tensor.sum = sum`, a binding) is an arrow too, from the module that
-owns the class to the one that assigns. tests/test_layering.py fails on an
-upward import, on a module without a layer, and on a diagram in docs/architecture.md that is no
-longer what this script prints.
+owns the class to the one that assigns. tests/test_layering.py fails on an arrow up, on a module
+without a layer, and on a diagram in docs/architecture.md that is no longer what this script prints.
 """
 
 import argparse
