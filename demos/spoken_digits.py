@@ -76,6 +76,9 @@ def parse_args(argv):
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate (held for the first half)")
     parser.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
+    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on the recurrent layer's output")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                        help="training strings at random speeds, with masked mel bands and time spans")
     parser.add_argument("--num-mels", type=int, default=40)
     parser.add_argument("--deltas", type=int, choices=[0, 1, 2], default=0, help="orders of deltas appended")
     parser.add_argument("--frames-per-step", type=int, default=3,
@@ -96,6 +99,8 @@ def parse_args(argv):
         raise UsageError(f"--lr must be positive, got {args.lr}")
     if not args.clip >= 0:
         raise UsageError(f"--clip must be non-negative, got {args.clip}")
+    if not 0 <= args.dropout < 1:
+        raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.seed < 0 or args.test_seed < 0:
         raise UsageError(f"--seed and --test-seed must be non-negative, got {args.seed} and {args.test_seed}")
     if args.smoke:
@@ -121,18 +126,39 @@ def load_data(folder, speaker_out):
         raise UsageError(str(error)) from None
 
 
-def features(samples, sample_rate, args):
-    """Log-mel features of one utterance, normalised over the utterance, frames_per_step
-    neighbouring frames stacked into one step (the tail that fills no step is dropped):
-    samples (num_samples,) -> (num_frames // frames_per_step, frames_per_step * num_mels * (1 + deltas))."""
+def features(samples, sample_rate, args, mask_rng=None):
+    """Log-mel features of one utterance, normalised over the utterance (masked with mask_rng when
+    given), frames_per_step neighbouring frames stacked into one step (the tail that fills no step
+    is dropped): samples (num_samples,) -> (num_frames // frames_per_step, frames_per_step * num_mels * (1 + deltas))."""
     frames = audio.log_mel_features(samples, sample_rate, num_mels=args.num_mels, delta_order=args.deltas)
+    if mask_rng is not None:
+        frames = mask_frames(frames, mask_rng)
     steps = len(frames) // args.frames_per_step
     return frames[: steps * args.frames_per_step].reshape(steps, -1)
 
 
-def featurise(utterances, sample_rate, args):
+def mask_frames(frames, rng, band_masks=2, max_bands=5, time_masks=2, max_frames=4):
+    """SpecAugment's masks (Park et al. 2019), for training only: set band_masks runs of up to
+    max_bands neighbouring mel bands and time_masks runs of up to max_frames frames to 0, the
+    normalised features' mean. The network learns not to rely on any one band or instant. The
+    time masks are short (40 ms at most) next to a digit (0.2-0.8 s), so no digit disappears.
+    frames: (num_frames, D) -> a masked copy."""
+    masked = frames.copy()
+    num_frames, num_bands = frames.shape
+    for _ in range(band_masks):
+        width = rng.integers(0, max_bands + 1)
+        start = rng.integers(0, max(num_bands - width, 0) + 1)
+        masked[:, start: start + width] = 0.0
+    for _ in range(time_masks):
+        width = rng.integers(0, max_frames + 1)
+        start = rng.integers(0, max(num_frames - width, 0) + 1)
+        masked[start: start + width] = 0.0
+    return masked
+
+
+def featurise(utterances, sample_rate, args, mask_rng=None):
     """Features of every utterance (a list of sample arrays) and their lengths in steps."""
-    inputs = [features(samples, sample_rate, args) for samples in utterances]
+    inputs = [features(samples, sample_rate, args, mask_rng) for samples in utterances]
     return inputs, np.array([len(x) for x in inputs], dtype=np.int64)
 
 
@@ -160,27 +186,28 @@ class AcousticModel(nn.Module):
     """(bi)LSTM or GRU over the stacked frames -> Linear -> log_softmax: per step, log-probabilities
     of the blank and the ten digits.  steps: (T, B, F), lengths: (B,)  ->  (T, B, 11)."""
 
-    def __init__(self, step_size, cell, hidden, layers, bidirectional):
+    def __init__(self, step_size, cell, hidden, layers, bidirectional, dropout):
         super().__init__()
         layer = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
         self.encoder = layer(step_size, hidden, num_layers=layers, bidirectional=bidirectional)
+        self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden * (2 if bidirectional else 1), fsdd.NUM_CLASSES)
 
     def forward(self, steps, lengths):
         encoded, _ = self.encoder(steps, lengths=lengths)
-        return F.log_softmax(self.output(encoded), dim=-1)
+        return F.log_softmax(self.output(self.dropout(encoded)), dim=-1)
 
 
 def model_config(args, step_size, sample_rate):
     """What --predict needs to rebuild the model and its features, saved with the weights."""
     return {"step_size": step_size, "cell": args.cell, "hidden": args.hidden, "layers": args.layers,
-            "bidirectional": args.bidirectional, "num_mels": args.num_mels, "deltas": args.deltas,
+            "bidirectional": args.bidirectional, "dropout": args.dropout, "num_mels": args.num_mels, "deltas": args.deltas,
             "frames_per_step": args.frames_per_step, "sample_rate": sample_rate}
 
 
 def build_model(config):
     return AcousticModel(config["step_size"], config["cell"], config["hidden"], config["layers"],
-                         config["bidirectional"])
+                         config["bidirectional"], config["dropout"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,8 +232,8 @@ def train(model, train_recordings, valid, sample_rate, config, args, checkpoint)
     best_der = np.inf
     for epoch in range(1, args.epochs + 1):
         rng = np.random.default_rng([args.seed, epoch])
-        strings = fsdd.make_strings(train_recordings, rng)
-        inputs, lengths = featurise([s.samples for s in strings], sample_rate, args)
+        strings = fsdd.make_strings(train_recordings, rng, perturb_speed=args.augment)
+        inputs, lengths = featurise([s.samples for s in strings], sample_rate, args, rng if args.augment else None)
         labels = [fsdd.digit_labels(s.digits) for s in strings]
         model.train()
         total, count = 0.0, 0
@@ -456,7 +483,11 @@ def main(argv=None):
     valid_inputs, _ = featurise([s.samples for s in valid_strings], sample_rate, args)
     valid = {"inputs": valid_inputs, "texts": [s.text for s in valid_strings]}
     test_inputs, test_lengths = featurise([s.samples for s in test_strings], sample_rate, args)
-    isolated_inputs, _ = featurise([r.samples for r in splits.test], sample_rate, args)
+    # Isolated digits: every test recording alone, as a one-digit string (edge silence, gain,
+    # noise drawn as for every string), so that it sounds like what the model was trained on.
+    isolated_rng = np.random.default_rng(args.test_seed + 2)
+    isolated_strings = [fsdd.join_recordings([recording], isolated_rng) for recording in splits.test]
+    isolated_inputs, _ = featurise([s.samples for s in isolated_strings], sample_rate, args)
     step_size = test_inputs[0].shape[1]
     print(f"features: {args.num_mels} log-mel energies x {1 + args.deltas} per 10 ms frame, {args.frames_per_step} "
           f"frames per step -> {step_size} numbers per step; a test string has {test_lengths.mean():.0f} steps "

@@ -167,3 +167,18 @@ def test_a_string_is_the_recordings_with_gains_gaps_and_a_little_noise(recording
 def test_digit_labels_put_the_blank_at_zero():
     assert fsdd.digit_labels([0, 9, 3]) == [1, 10, 4]
     assert fsdd.labels_to_text([1, 10, 4]) == "093"
+
+
+def test_change_speed_resamples_by_linear_interpolation():
+    ramp = np.arange(10, dtype=np.float32)
+    np.testing.assert_array_equal(fsdd.change_speed(ramp, 1.0), ramp)
+    np.testing.assert_array_equal(fsdd.change_speed(ramp, 2.0), [0, 2, 4, 6, 8])
+    np.testing.assert_allclose(fsdd.change_speed(ramp, 0.5), np.arange(19) / 2)  # in between: the average
+
+
+def test_speed_perturbed_strings_change_the_lengths_within_the_range(recordings):
+    chosen = [r for r in recordings if r.speaker == "cy" and r.index == 0][:5]
+    string = fsdd.join_recordings(chosen, np.random.default_rng(4), perturb_speed=True)
+    ratios = [(end - start) / len(r.samples) for r, (start, end) in zip(chosen, string.segments)]
+    assert all(1 / fsdd.SPEED[1] - 0.01 <= ratio <= 1 / fsdd.SPEED[0] + 0.01 for ratio in ratios)
+    assert max(ratios) - min(ratios) > 0.01

@@ -46,6 +46,7 @@ GAP_SECONDS = (0.03, 0.25)  # silence between two digits
 EDGE_SECONDS = (0.0, 0.2)  # silence before the first and after the last digit
 GAIN_DB = (-6.0, 6.0)  # per recording
 SNR_DB = (25.0, 45.0)  # per string: the noise's level below the speech's mean power
+SPEED = (0.9, 1.1)  # per recording, when make_strings is asked to perturb the speed (training)
 
 
 @dataclass(frozen=True)
@@ -184,12 +185,14 @@ def split_recordings(recordings, speaker_out=None):
 # ---------------------------------------------------------------------------------------------
 
 
-def make_strings(recordings, rng, passes=1, digits_per_string=DIGITS_PER_STRING):
+def make_strings(recordings, rng, passes=1, digits_per_string=DIGITS_PER_STRING, perturb_speed=False):
     """Connected digit strings that use every recording `passes` times.
 
     Per pass and per speaker, the speaker's recordings are shuffled and cut into consecutive runs
     of 1 to 7 (digits_per_string, inclusive) recordings; each run becomes one string (join_recordings).
     rng: a numpy Generator; the same seed gives the same strings.
+    perturb_speed: play every recording at a random speed in SPEED (change_speed), a common
+    augmentation for training: a faster or slower speaker, with a higher or lower voice.
     Returns a list of DigitString, shuffled across speakers.
     """
     low, high = digits_per_string
@@ -204,19 +207,20 @@ def make_strings(recordings, rng, passes=1, digits_per_string=DIGITS_PER_STRING)
             start = 0
             while start < len(order):
                 count = int(rng.integers(low, high + 1))
-                strings.append(join_recordings([pool[i] for i in order[start: start + count]], rng))
+                strings.append(join_recordings([pool[i] for i in order[start: start + count]], rng, perturb_speed))
                 start += count
     return [strings[i] for i in rng.permutation(len(strings))]
 
 
-def join_recordings(recordings, rng):
+def join_recordings(recordings, rng, perturb_speed=False):
     """One connected string from recordings of one speaker:
 
         [edge silence] g_1 x_1 [gap] g_2 x_2 [gap] ... g_n x_n [edge silence]  +  noise
 
     with each gain g_i drawn in GAIN_DB, each gap in GAP_SECONDS, each edge in EDGE_SECONDS, and
     Gaussian noise whose power is SNR_DB (drawn once) below the mean power of the speech. Samples
-    are clipped to [-1, 1] as a 16-bit recording would be.
+    are clipped to [-1, 1] as a 16-bit recording would be. With perturb_speed every recording is
+    first played at a speed drawn in SPEED.
     Returns a DigitString.
     """
     rate = recordings[0].sample_rate
@@ -231,9 +235,10 @@ def join_recordings(recordings, rng):
             pieces.append(silence(GAP_SECONDS))
             position += len(pieces[-1])
         gain = 10.0 ** (rng.uniform(*GAIN_DB) / 20.0)
-        pieces.append(gain * recording.samples)
-        segments.append((position, position + len(recording.samples)))
-        position += len(recording.samples)
+        samples = change_speed(recording.samples, rng.uniform(*SPEED)) if perturb_speed else recording.samples
+        pieces.append(gain * samples)
+        segments.append((position, position + len(samples)))
+        position += len(samples)
     pieces.append(silence(EDGE_SECONDS))
     samples = np.concatenate(pieces)
     speech_power = np.mean(np.concatenate([samples[start:end] for start, end in segments]) ** 2)
@@ -241,6 +246,14 @@ def join_recordings(recordings, rng):
     samples = samples + rng.normal(0.0, np.sqrt(noise_power), size=len(samples))
     return DigitString(np.clip(samples, -1.0, 1.0).astype(np.float32), tuple(r.digit for r in recordings),
                        recordings[0].speaker, tuple(segments))
+
+
+def change_speed(samples, factor):
+    """Play samples `factor` times faster (shorter and higher for factor > 1), by linear
+    interpolation: y[n] = x(n * factor), n = 0 .. floor((len(x) - 1) / factor).
+    samples: (num_samples,) -> (1 + floor((num_samples - 1) / factor),)."""
+    positions = np.arange(0.0, len(samples) - 1 + 1e-9, factor)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
