@@ -11,8 +11,9 @@ connected string with random gaps, gains and a little noise (tinyseq/datasets/sp
 new strings every epoch; the only target is the digit sequence, nobody says where each digit is.
 Every 10 ms frame becomes 40 log-mel energies (tinyseq/audio.py); three neighbouring frames are
 stacked into one step, a BiLSTM reads the steps, and a linear layer and log_softmax give every step
-a distribution over the blank and the ten digits, trained with ctc_loss. This is what CTC was made
-for: speech, where nobody marks which frame belongs to which sound.
+a distribution over the blank and the ten digits, trained with ctc_loss. Training strings are
+also played at random speeds and get masked mel bands and time spans (--augment). This is what CTC
+was made for: speech, where nobody marks which frame belongs to which sound.
 
 Reads like a lab notebook: 1. data, 2. features, 3. model, 4. training, 5. evaluation, 6. pictures,
 7. test CER (the digit error rate on the test strings).
@@ -76,8 +77,8 @@ def parse_args(argv):
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate (held for the first half)")
     parser.add_argument("--clip", type=float, default=5.0, help="max gradient norm (0: no clipping)")
-    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on the recurrent layer's output")
-    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--dropout", type=float, default=0.0, help="dropout on the recurrent layer's output")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
                         help="training strings at random speeds, with masked mel bands and time spans")
     parser.add_argument("--num-mels", type=int, default=40)
     parser.add_argument("--deltas", type=int, choices=[0, 1, 2], default=0, help="orders of deltas appended")
@@ -129,7 +130,8 @@ def load_data(folder, speaker_out):
 def features(samples, sample_rate, args, mask_rng=None):
     """Log-mel features of one utterance, normalised over the utterance (masked with mask_rng when
     given), frames_per_step neighbouring frames stacked into one step (the tail that fills no step
-    is dropped): samples (num_samples,) -> (num_frames // frames_per_step, frames_per_step * num_mels * (1 + deltas))."""
+    is dropped):
+    samples (num_samples,) -> (num_frames // frames_per_step, frames_per_step * num_mels * (1 + deltas))."""
     frames = audio.log_mel_features(samples, sample_rate, num_mels=args.num_mels, delta_order=args.deltas)
     if mask_rng is not None:
         frames = mask_frames(frames, mask_rng)
@@ -201,8 +203,8 @@ class AcousticModel(nn.Module):
 def model_config(args, step_size, sample_rate):
     """What --predict needs to rebuild the model and its features, saved with the weights."""
     return {"step_size": step_size, "cell": args.cell, "hidden": args.hidden, "layers": args.layers,
-            "bidirectional": args.bidirectional, "dropout": args.dropout, "num_mels": args.num_mels, "deltas": args.deltas,
-            "frames_per_step": args.frames_per_step, "sample_rate": sample_rate}
+            "bidirectional": args.bidirectional, "dropout": args.dropout, "num_mels": args.num_mels,
+            "deltas": args.deltas, "frames_per_step": args.frames_per_step, "sample_rate": sample_rate}
 
 
 def build_model(config):

@@ -17,7 +17,8 @@ speaker are joined with random short gaps of silence, each with its own random g
 Gaussian noise is added over the whole string, so the recogniser has to find where each digit is on
 its own. make_strings uses every given recording once per pass, so calling it with a fresh random
 generator every epoch gives new strings that cover the training set; with a fixed seed it gives the
-same test strings every time.
+same test strings every time. For training it can also play every recording at a random speed
+(perturb_speed).
 
 Digits are CTC labels with the blank at 0: digit d is label d + 1 (digit_labels).
 """
@@ -142,7 +143,8 @@ def index_recordings(path, min_seconds=0.025):
         raise ValueError(f"recordings of different sample rates: {first.path} has {first.sample_rate} Hz, "
                          f"{other.path} has {other.sample_rate} Hz")
     if not recordings:
-        raise ValueError(f"every {{digit}}_{{speaker}}_{{index}}.wav file in {folder} is shorter than {1000 * min_seconds:g} ms")
+        raise ValueError(f"every {{digit}}_{{speaker}}_{{index}}.wav file in {folder} is shorter than "
+                         f"{1000 * min_seconds:g} ms")
     return sorted(recordings, key=lambda r: (r.speaker, r.digit, r.index))
 
 
