@@ -56,7 +56,7 @@ class OpEntry:
     operands: tuple = ()
     signature: str | None = None
     check_forward: Callable | None = None
-    rtol: float = 1e-10
+    rtol: float = 1e-10  # the forward check against `reference`; gradcheck uses its own atol and rtol
     atol: float = 1e-12
     notes: str = field(default="", compare=False)
 

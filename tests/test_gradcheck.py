@@ -1,5 +1,5 @@
 """gradcheck itself: it passes right gradients, catches wrong ones with a message that says where,
-and refuses precisions in which finite differences cannot be trusted."""
+refuses precisions in which finite differences cannot be trusted, and leaves its inputs alone."""
 
 import re
 
@@ -113,3 +113,69 @@ def test_gradcheck_leaves_the_input_values_unchanged():
     before = x.numpy().copy()
     ts.gradcheck(ts.tanh, [x])
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+def test_gradcheck_message_names_the_op_the_value_the_cotangent_and_the_tolerance_used():
+    """x = (1, 2) and cotangent v: at index (1,) the input value is 2, v[1] is printed, and the
+    tolerance is gradcheck's own (atol 1e-05, rtol 0.001), whatever a test registry says."""
+    x = leaf([1.0, 2.0])
+    cotangent = np.random.default_rng(0).standard_normal(2)
+    with pytest.raises(ts.GradcheckError) as caught:
+        ts.gradcheck(CubeWithWrongGradient.apply, [x], seed=0)
+    message = str(caught.value)
+    assert message.startswith("gradcheck of CubeWithWrongGradient.apply (its output made by CubeWithWrongGradient)")
+    assert "(value 2; " in message and f"cotangent there {cotangent[1]:.6g})" in message
+    assert "atol 1e-05 + rtol 0.001 * |numerical|" in message
+    with pytest.raises(ts.GradcheckError, match=r"atol 0\.25 \+ rtol 0\.125 \* \|numerical\|"):
+        ts.gradcheck(CubeWithWrongGradient.apply, [x], atol=0.25, rtol=0.125)
+
+
+def test_gradcheck_of_a_reduced_output_names_the_last_op_and_the_scalar_cotangent():
+    x = leaf([1.0, 2.0])
+    cotangent = np.random.default_rng(3).standard_normal(())
+    with pytest.raises(ts.GradcheckError, match=rf"gradcheck of <lambda> \(its output made by Sum\).*"
+                       rf"cotangent {cotangent.item():.6g}\)"):
+        ts.gradcheck(lambda x: CubeWithWrongGradient.apply(x).sum(), [x], seed=3)
+
+
+def test_gradcheck_accepts_an_input_that_is_not_a_leaf():
+    """h = 2 w is the result of an op, so backward leaves h.grad empty; gradcheck must still check
+    the gradient with respect to h (it used to report a mismatch against zeros), and still catch a
+    wrong one."""
+    w = leaf([[0.3, -1.2], [2.0, 0.7]])
+    h = w * 2.0
+    assert not h.is_leaf
+    assert ts.gradcheck(lambda a: ts.tanh(a) * a, [h])
+    with pytest.raises(ts.GradcheckError, match="input 0"):
+        ts.gradcheck(CubeWithWrongGradient.apply, [h])
+
+
+def test_gradcheck_leaves_the_inputs_grad_and_their_graph_alone():
+    """A .grad accumulated before the check survives it, on a leaf input and on the leaf behind a
+    non-leaf input, and the non-leaf's graph still backpropagates afterwards."""
+    x = leaf([0.1, 0.2, 0.3])
+    x.grad = np.array([7.0, 8.0, 9.0])
+    w = leaf([1.0, -1.0])
+    h = w * 3.0
+    w.grad = np.array([5.0, 5.0])
+    assert ts.gradcheck(lambda a, b: (ts.tanh(a) * a).sum() + (b * b).sum(), [x, h])
+    np.testing.assert_array_equal(x.grad, [7.0, 8.0, 9.0])
+    np.testing.assert_array_equal(w.grad, [5.0, 5.0])
+    assert h.grad is None
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad, [8.0, 8.0])
+
+
+@pytest.mark.parametrize(
+    "call, error, fragment",
+    [
+        (lambda x: ts.gradcheck(ts.tanh, x), TypeError, "inputs must be a list or tuple of tensors, got Tensor"),
+        (lambda x: ts.gradcheck(ts.tanh, [x], eps=0), ValueError, "eps must be > 0"),
+        (lambda x: ts.gradcheck(ts.tanh, [x], eps=float("nan")), ValueError, "eps must be a finite number >= 0, got nan"),
+        (lambda x: ts.gradcheck(ts.tanh, [x], rtol=-1), ValueError, "rtol must be a finite number >= 0, got -1"),
+        (lambda x: ts.gradcheck(lambda a: a.numpy(), [x]), TypeError, "fn must return a Tensor, <lambda> returned ndarray"),
+    ],
+)
+def test_gradcheck_bad_arguments_are_named(call, error, fragment):
+    with pytest.raises(error, match=re.escape(fragment)):
+        call(leaf([0.5, 1.5]))

@@ -288,10 +288,21 @@ def test_split_sizes_follow_the_documented_pytorch_rules():
         ts.split(ts.arange(5), [1, 3])
 
 
+def torch_or_none():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# Skipped by a marker, not by importorskip inside the test: Hypothesis reports a skip raised while
+# running an @example as "Falsifying explicit example", although nothing failed.
+@pytest.mark.skipif(torch_or_none() is None, reason="PyTorch parity test: pip install -e '.[parity]' to enable")
 @given(length=st.integers(0, 30), size=st.integers(1, 12), chunks=st.integers(1, 12))
 @example(length=0, size=1, chunks=2)  # an empty dimension: torch gives `chunks` empty pieces
 def test_split_and_chunk_sizes_match_torch(length, size, chunks):
-    torch = pytest.importorskip("torch", reason="PyTorch parity test: pip install -e '.[parity]' to enable")
+    torch = torch_or_none()
     x, reference = ts.zeros(length), torch.zeros(length)
     assert piece_lengths(ts.split(x, size)) == piece_lengths(torch.split(reference, size))
     assert piece_lengths(ts.chunk(x, chunks)) == piece_lengths(torch.chunk(reference, chunks))
