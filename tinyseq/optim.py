@@ -206,8 +206,10 @@ class SGD(Optimizer):
         g_t <- g_t + momentum * b_t   if nesterov,  else  g_t <- b_t
         theta_t <- theta_{t-1} - lr * g_t
 
-    This is PyTorch's form of momentum, where lr multiplies the whole buffer; Sutskever et al.
-    put lr inside the buffer (b <- momentum * b + lr * g). The two agree while lr is constant.
+    This is PyTorch's form of momentum, where lr multiplies the whole buffer; Sutskever, Martens,
+    Dahl & Hinton (2013, "On the importance of initialization and momentum in deep learning") put
+    lr inside the buffer (b <- momentum * b + lr * g) and have no dampening. The two agree while lr
+    is constant and dampening is 0.
 
     lr: learning rate (default 1e-3, PyTorch's).  momentum, dampening, weight_decay: >= 0.
     nesterov: Nesterov momentum; needs momentum > 0 and dampening == 0.
@@ -243,7 +245,7 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    r"""Adam (Kingma & Ba, 2015) with PyTorch's options (torch.optim.Adam's rule).
+    r"""Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization") with PyTorch's options (torch.optim.Adam's rule).
 
     For each parameter theta with gradient g_t, at that parameter's t-th update (m_0 = v_0 = 0):
 
@@ -257,8 +259,9 @@ class Adam(Optimizer):
         theta_t = theta_{t-1} - lr * m^_t / (sqrt(v^_t) + eps)
 
     lr >= 0; betas: two numbers in [0, 1); eps >= 0; weight_decay >= 0.
-    amsgrad: divide by the largest second-moment estimate seen so far (Reddi et al., 2018), so a
-        run of small gradients cannot shrink the denominator and inflate the steps.
+    amsgrad: divide by the largest second-moment estimate seen so far (Reddi, Kale & Kumar 2018, "On
+        the Convergence of Adam and Beyond"), so a run of small gradients cannot shrink the
+        denominator and inflate the steps.
     decoupled_weight_decay: keyword only; True gives AdamW.
     """
 
@@ -312,7 +315,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019; torch.optim.AdamW's rule).
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization";
+    torch.optim.AdamW's rule).
 
     The same update as Adam, except that weight decay shrinks the parameter directly instead of
     being added to the gradient, so it does not pass through (and get rescaled by) the moments:

@@ -8,13 +8,16 @@ Greedy (best path) takes the most probable class at every frame, merges repeats 
 It finds the most probable *alignment*, which is not always the most probable *labelling*: many
 alignments collapse to the same labelling and the labelling's probability is their sum.
 
-Prefix beam search (Graves 2012, ch. 7; Hannun et al. 2014) keeps, for each candidate prefix, two
-log-probabilities over the frames so far: of the alignments that end in a blank and of those that end
-in the prefix's last label. The split matters for repeats: after "a", another "a" merges into the
-same prefix unless a blank came between, in which case it starts "a a". At every frame each prefix
-may stay (blank, or a repeat of its last label) or grow by one label; the beam_width most probable
-prefixes survive. With a beam wide enough to keep every prefix the scores are exact labelling
-probabilities; a narrower beam drops alignments, so a score never exceeds the true probability.
+Prefix beam search (Hannun, Maas, Jurafsky & Ng 2014, "First-Pass Large Vocabulary Continuous
+Speech Recognition using Bi-Directional Recurrent DNNs"; not the best-first prefix search of
+Graves's 2012 book "Supervised Sequence Labelling with Recurrent Neural Networks", ch. 7) keeps,
+for each candidate prefix, two log-probabilities over the frames so far: of the alignments that
+end in a blank and of those that end in the prefix's last label. The split matters for repeats:
+after "a", another "a" merges into the same prefix unless a blank came between, in which case it
+starts "a a". At every frame each prefix may stay (blank, or a repeat of its last label) or grow by
+one label; the beam_width most probable prefixes survive. Without prefix_scorer, a beam wide enough
+to keep every prefix gives exact labelling probabilities, and a narrower beam drops alignments, so
+a score never exceeds the true probability.
 """
 
 import math

@@ -37,15 +37,18 @@ agree once the gradient has flowed back through log_softmax.
 Two ways to run the recursions.
   * Log space (forward_log_alpha, backward_log_beta): the textbook form above. It cannot underflow,
     but every cell costs about five exp/log calls. It is the reference and the fallback.
-  * Scaled probability space (scaled_forward, scaled_backward; Graves 2012, section 7.3.1): alpha
-    and beta are kept as probabilities, each frame divided by its largest value, so a cell costs
-    a few multiply-adds and only the U <= S + 1 distinct classes of the target are exponentiated
-    per frame. Values far below their frame's maximum can underflow; scaled_backward bounds, to
-    first order, the relative error that any underflow can have caused in p and in the gradient
-    (see scaled_backward). When the bound exceeds UNDERFLOW_TOLERANCE, far below float64
-    rounding of the log-space path itself, or when a frame or p underflows outright, the sequence
-    is recomputed in log space. The result is therefore as robust as log space, and fast whenever
-    the inputs allow it, which is nearly always.
+  * Scaled probability space (scaled_forward, scaled_backward): alpha and beta are kept as
+    probabilities and each frame is rescaled, as in Graves, Fernández, Gomez & Schmidhuber 2006,
+    "Connectionist Temporal Classification: Labelling Unsegmented Sequence Data with Recurrent
+    Neural Networks", section 4.1, after Rabiner 1989. They divide each frame by its sum; this
+    variant divides by its largest value. A cell costs a few multiply-adds and only the U <= S + 1
+    distinct classes of the target are exponentiated per frame. Values far below their frame's
+    maximum can underflow; scaled_backward bounds, to first order, the relative error that any
+    underflow can have caused in p and in the gradient (see scaled_backward). When the bound
+    exceeds UNDERFLOW_TOLERANCE (a choice, below the log-space path's own rounding error on all but
+    the shortest inputs: benchmarks/ctc_rounding.py), or when a frame or p underflows outright, the
+    sequence is recomputed in log space. The result is therefore as robust as log space, and fast
+    whenever the inputs allow it, which is nearly always.
 
 Accumulation is in float64 whatever the dtype of log_probs; the gradient is written in log_probs'
 dtype.

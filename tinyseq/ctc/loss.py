@@ -86,7 +86,8 @@ class CTCLossFunction(Function):
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
-    """Connectionist Temporal Classification loss (Graves et al., 2006), PyTorch's F.ctc_loss.
+    """Connectionist Temporal Classification loss, PyTorch's F.ctc_loss (Graves et al. 2006, "Connectionist
+    Temporal Classification: Labelling Unsegmented Sequence Data with Recurrent Neural Networks").
 
     log_probs: (T, N, C) or unbatched (T, C) Tensor of log-probabilities (usually log_softmax
         output), float32 or float64.

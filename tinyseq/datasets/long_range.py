@@ -40,7 +40,7 @@ def adding_problem(num_sequences, seq_len, rng=None):
     the second half; the target is the sum of the two marked values. Because the first marker can
     be anywhere in the first half, a model must carry a value across at least seq_len - seq_len // 2
     steps. (Hochreiter & Schmidhuber's original put values in [-1, 1] and scaled the target to
-    0.5 + (a + b) / 4; this is the variant used since Arjovsky et al. 2016.)
+    0.5 + (a + b) / 4; this is the variant Arjovsky, Shah & Bengio 2016 use.)
 
     num_sequences: N >= 1.   seq_len: T >= 2 (one step per half at least).
     Returns inputs: (N, T, 2) float32, [..., 0] the values and [..., 1] the markers, and

@@ -168,7 +168,8 @@ class GRUCell(_CellBase):
     input: (B, input_size)   hx: (B, hidden_size) or None   -> h': (B, hidden_size)
     weight_ih: (3 * hidden_size, input_size), rows [W_ir; W_iz; W_in]
     weight_hh: (3 * hidden_size, hidden_size), rows [W_hr; W_hz; W_hn]   biases: (3 * hidden_size,)
-    reset_after=True is PyTorch's GRUCell; False is the original (Cho et al. 2014) variant, which
+    reset_after=True is PyTorch's GRUCell; False is the original variant (Cho et al. 2014, "Learning
+    Phrase Representations using RNN Encoder-Decoder for Statistical Machine Translation"), which
     PyTorch does not have.
     """
 

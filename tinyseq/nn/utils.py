@@ -8,7 +8,8 @@ It runs between loss.backward() and optimizer.step():
 
 Recurrent networks need it most: the gradient that flows back through T time steps is multiplied
 by T Jacobians of the recurrence, so it can grow exponentially with T (the exploding-gradient
-problem; Pascanu, Mikolov & Bengio, 2013). Rescaling the gradient keeps its direction and bounds
+problem; Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural networks").
+Rescaling the gradient keeps its direction and bounds
 the step. Both functions change the gradients in place, as PyTorch's do (hence the trailing _).
 """
 
