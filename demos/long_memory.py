@@ -399,12 +399,20 @@ def summary_table(results, solve_steps, flow, clipping, settings):
         cells = ["-" if by_length[length] is None else str(by_length[length]) for length in lengths]
         lines.append(cell.ljust(width) + "".join(f"{text:<10s}" for text in cells))
     longest = lengths[-1]
+    near, far = longest // 4, longest - 1
     lines += ["", f"Gradient flow, ||d h_T / d h_t||_F / sqrt(H) at T = {longest} (mean over sequences)",
-              "cell".ljust(width) + f"{'init, lag ' + str(longest // 4):<18s}{'init, lag ' + str(longest - 1):<18s}"
-              f"{'trained, lag ' + str(longest // 4):<18s}{'trained, lag ' + str(longest - 1):<18s}"]
+              "cell".ljust(width) + f"{'init, lag ' + str(near):<18s}{'init, lag ' + str(far):<18s}"
+              f"{'trained, lag ' + str(near):<18s}{'trained, lag ' + str(far):<18s}"]
     for cell in CELLS:
-        values = [flow[stage][cell][lag] for stage in ("init", "trained") for lag in (longest // 4, longest - 1)]
+        values = [flow[stage][cell][lag] for stage in ("init", "trained") for lag in (near, far)]
         lines.append(cell.ljust(width) + "".join(f"{value:<18.3e}" for value in values))
+    # A straight line on the log scale would have one factor per step; two lag ranges show the bend.
+    lines += ["", f"Gradient flow at initialisation, mean factor per step: (norm[b] / norm[a]) ** (1 / (b - a))",
+              "cell".ljust(width) + f"{f'lags 0-{near}':<18s}{f'lags {near}-{far}':<18s}"]
+    for cell in CELLS:
+        norms = flow["init"][cell]
+        factors = [(norms[b] / norms[a]) ** (1 / (b - a)) for a, b in ((0, near), (near, far))]
+        lines.append(cell.ljust(width) + "".join(f"{factor:<18.3f}" for factor in factors))
     lines += ["", f"Clipping (RNN, W_hh = {settings.clip_gain:g} x orthogonal, SGD lr {settings.clip_learning_rate:g}, "
               f"T = {settings.clip_length}, {settings.clip_steps} steps)",
               f"{'run':<20s}{'largest grad norm':<20s}{'final loss':<14s}"
