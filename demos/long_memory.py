@@ -406,13 +406,6 @@ def summary_table(results, solve_steps, flow, clipping, settings):
     for cell in CELLS:
         values = [flow[stage][cell][lag] for stage in ("init", "trained") for lag in (near, far)]
         lines.append(cell.ljust(width) + "".join(f"{value:<18.3e}" for value in values))
-    # A straight line on the log scale would have one factor per step; two lag ranges show the bend.
-    lines += ["", f"Gradient flow at initialisation, mean factor per step: (norm[b] / norm[a]) ** (1 / (b - a))",
-              "cell".ljust(width) + f"{f'lags 0-{near}':<18s}{f'lags {near}-{far}':<18s}"]
-    for cell in CELLS:
-        norms = flow["init"][cell]
-        factors = [(norms[b] / norms[a]) ** (1 / (b - a)) for a, b in ((0, near), (near, far))]
-        lines.append(cell.ljust(width) + "".join(f"{factor:<18.3f}" for factor in factors))
     lines += ["", f"Clipping (RNN, W_hh = {settings.clip_gain:g} x orthogonal, SGD lr {settings.clip_learning_rate:g}, "
               f"T = {settings.clip_length}, {settings.clip_steps} steps)",
               f"{'run':<20s}{'largest grad norm':<20s}{'final loss':<14s}"
@@ -426,6 +419,13 @@ def summary_table(results, solve_steps, flow, clipping, settings):
             outcome, final = f"finished, {side} the baseline", f"{final_loss:.4g}"
         largest = f"{np.max(norms):.3g}" if len(norms) else "-"
         lines.append(f"{label:<20s}{largest:<20s}{final:<14s}{outcome}")
+    # A straight line on the log scale would have one factor per step; two lag ranges show the bend.
+    lines += ["", f"Gradient flow at initialisation, mean factor per step: (norm[b] / norm[a]) ** (1 / (b - a))",
+              "cell".ljust(width) + f"{f'lags 0-{near}':<18s}{f'lags {near}-{far}':<18s}"]
+    for cell in CELLS:
+        norms = flow["init"][cell]
+        factors = [(norms[b] / norms[a]) ** (1 / (b - a)) for a, b in ((0, near), (near, far))]
+        lines.append(cell.ljust(width) + "".join(f"{factor:<18.3f}" for factor in factors))
     return "\n".join(lines)
 
 

@@ -84,6 +84,23 @@ def test_smoke_summary_reports_gradient_flow_and_both_clipping_runs(smoke_run):
     assert re.search(r"^clip max_norm=1\s.*finished, (above|below) the baseline$", clipping_section, re.MULTILINE)
 
 
+def test_smoke_summary_reports_the_gradient_flow_factor_per_step_over_two_lag_ranges(smoke_run):
+    """The factors are (norm[b] / norm[a]) ** (1 / (b - a)) of the flow table's own numbers: lag 0
+    (norm 1) to T // 4, and T // 4 to T - 1; recomputed here from the rounded norms."""
+    out, _ = smoke_run
+    sections = (out / "summary.txt").read_text().split("\n\n")
+    flow_rows = sections[2].splitlines()
+    factor_section = sections[4]
+    assert factor_section.startswith("Gradient flow at initialisation, mean factor per step")
+    header = factor_section.splitlines()[1].split()
+    near, far = (int(bound) for bound in header[-1].split("-"))
+    for cell in CELLS:
+        norms = [float(v) for v in next(r for r in flow_rows if r.startswith(cell + " "))[len(cell):].split()]
+        factors = [float(v) for v in next(r for r in factor_section.splitlines() if r.startswith(cell + " "))[len(cell):].split()]
+        expected = [norms[0] ** (1 / near), (norms[1] / norms[0]) ** (1 / (far - near))]
+        np.testing.assert_allclose(factors, expected, rtol=2e-3, err_msg=cell)
+
+
 @pytest.mark.parametrize(
     "losses, expected",
     [
