@@ -2,7 +2,7 @@
 
 An op is a subclass of Function with two static methods side by side:
 
-    forward(ctx, *inputs)  numpy arrays (and plain Python values) in, one numpy array out
+    forward(ctx, *inputs)  numpy arrays (and plain Python values) in, one numpy array (or a tuple) out
     backward(ctx, grad)    d(loss)/d(output) in, one gradient per forward input out
 
 `Function.apply(*args)` unwraps Tensor arguments to their arrays, runs forward, and, when any input
