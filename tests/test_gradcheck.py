@@ -170,10 +170,10 @@ def test_gradcheck_leaves_the_inputs_grad_and_their_graph_alone():
     "call, error, fragment",
     [
         (lambda x: ts.gradcheck(ts.tanh, x), TypeError, "inputs must be a list or tuple of tensors, got Tensor"),
-        (lambda x: ts.gradcheck(ts.tanh, [x], eps=0), ValueError, "eps must be > 0"),
-        (lambda x: ts.gradcheck(ts.tanh, [x], eps=float("nan")), ValueError, "eps must be a finite number >= 0, got nan"),
+        (lambda x: ts.gradcheck(ts.tanh, [x], eps=0), ValueError, "eps must be a finite number > 0, got 0"),
+        (lambda x: ts.gradcheck(ts.tanh, [x], eps=float("nan")), ValueError, "eps must be a finite number > 0, got nan"),
         (lambda x: ts.gradcheck(ts.tanh, [x], rtol=-1), ValueError, "rtol must be a finite number >= 0, got -1"),
-        (lambda x: ts.gradcheck(lambda a: a.numpy(), [x]), TypeError, "fn must return a Tensor, <lambda> returned ndarray"),
+        (lambda x: ts.gradcheck(lambda a: a.numpy(), [x]), TypeError, "fn must return a Tensor, got ndarray"),
     ],
 )
 def test_gradcheck_bad_arguments_are_named(call, error, fragment):
