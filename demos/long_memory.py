@@ -8,7 +8,8 @@ A recurrent network can in principle carry information over any number of steps,
 from gradients, and the gradient that reaches step t from the loss at step T is a product of
 T - t Jacobians of the recurrence. For a plain (Elman) RNN that product shrinks or grows
 exponentially with the lag T - t: vanishing and exploding gradients (Bengio, Simard & Frasconi
-1994; Pascanu, Mikolov & Bengio 2013). The LSTM's cell state is updated additively, C_t = f_t * C_{t-1}
+1994, "Learning Long-Term Dependencies with Gradient Descent is Difficult"; Pascanu, Mikolov &
+Bengio 2013, "On the difficulty of training recurrent neural networks"). The LSTM's cell state is updated additively, C_t = f_t * C_{t-1}
 + i_t * C~_t, so along that path the Jacobian is just the forget gate f_t; with f_t near 1 the
 gradient survives many steps. The GRU's h_t = (1 - z_t) * n_t + z_t * h_{t-1} does the same with
 its update gate. This script shows each claim with a picture:
@@ -144,8 +145,8 @@ def set_forget_bias(lstm, value):
 
     PyTorch's LSTM stacks the gates' rows as i, f, g, o, so the forget gate is rows H:2H of both
     bias vectors. At initialisation the recurrent input is small, so f ~ sigmoid(value): 0.5 for 0,
-    0.73 for 1. Gers, Schmidhuber & Cummins (2000) and Jozefowicz, Zaremba & Sutskever (2015)
-    recommend 1, so that the cell starts out remembering.
+    0.73 for 1. Jozefowicz, Zaremba & Sutskever (2015, "An Empirical Exploration of Recurrent
+    Network Architectures") recommend 1, so that the cell starts out remembering.
     """
     hidden = lstm.hidden_size
     lstm.bias_ih_l0.data[hidden:2 * hidden] = value
