@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 WINDOW = 20
 
-DURATION = re.compile(r"(?<![\w.^/-])\d+(?:\.\d+)?\s?(?:s|ms|us|µs|min|minutes?|seconds?|hours?)(?![\w^])")
+DURATION = re.compile(r"(?<![\w.^/-])\d+(?:\.\d+)?\s?(?:s|ms|us|µs|min|minutes?|seconds?|hours?)(?![\w^(])")
 RATIO = re.compile(r"\b\d+(?:\.\d+)?(?:\s+to\s+\d+(?:\.\d+)?)?\s?(?:x|×|times)\s+(?:faster|slower)\b", re.IGNORECASE)
 NUMBER_CELL = re.compile(r"^[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?\s?%?\*?$", re.IGNORECASE)
 COMMAND = re.compile(r"`[^`\n]*\bpython3? [^`\n]+`|^\s*(?:\$ )?python3? \S+", re.MULTILINE)
@@ -176,6 +176,7 @@ def test_the_figure_check_catches_a_figure_without_its_evidence(text, complaint)
         "Run `python demos/x.py --smoke` for a run of 5 s. <!-- not measured: the flag's target -->",
         "```\n$ python demos/x.py\n65 s in all\n```",  # a command's printed output is not prose
         "the x ** 0.5 and 1e-5 tolerance, rtol 1e-3, 2S + 1 states, 0.73 = sigmoid(1)",
+        "swish(2) = 2 s(2) = 1.762, where s is the sigmoid",  # a function named s, not seconds
     ],
 )
 def test_the_figure_check_accepts_figures_with_evidence_and_non_figures(text):
