@@ -18,8 +18,9 @@ The model (the defaults are the best configuration found; each part can be switc
   * a bidirectional LSTM over the sentence;
   * slots: a score per word and tag, decoded by a linear-chain CRF (--crf) whose BIO constraints
     forbid an I-x after O or B-y in training and decoding alike; --no-crf picks each tag on its own;
-  * intent (--intent, when the data has intents): max-pooling of the LSTM states over the words,
-    then a linear layer; trained jointly, loss = slot loss + --intent-weight * intent loss.
+  * intent (--intent, when the data has intents): max-pooling over the words of the LSTM states
+    and of the word features themselves (a shortcut for keywords that decide rare intents), then a
+    linear layer; trained jointly, loss = slot loss + --intent-weight * intent loss.
 
 Reads like a lab notebook: 1. data, 2. model, 3. training, 4. evaluation, 5. pictures, 6. the
 arrive/leave contrast (synthetic corpus), 7. test results.
@@ -254,7 +255,9 @@ class JointTagger(nn.Module):
                                  dropout=config["dropout"] if config["layers"] > 1 else 0.0)
             features = config["hidden"] * (2 if config["bidirectional"] else 1)
         self.slot_output = nn.Linear(features, len(tag_labels))
-        self.intent_output = nn.Linear(features, num_intents) if num_intents else None
+        # The intent head sees the pooled encoder states and, as a shortcut for keywords that decide a
+        # rare intent ("meals", "flight numbers"), the pooled word features themselves.
+        self.intent_output = nn.Linear(features + features_in, num_intents) if num_intents else None
         if self.use_crf:
             self.crf = nn.CRF(len(tag_labels), batch_first=True, constraints=allowed_transitions(tag_labels))
 
@@ -274,6 +277,7 @@ class JointTagger(nn.Module):
         if self.char_filters:
             x = ts.concat([x, self.word_features(char_ids, form_index)], dim=-1)
         x = self.dropout(x)
+        words = x
         if self.cell == "none":
             seq_len = x.shape[1]
             padded = F.pad(x, (0, 0, self.window, self.window))  # pad the time axis
@@ -285,8 +289,9 @@ class JointTagger(nn.Module):
         intent_logits = None
         if self.intent_output is not None:
             # Max over the real words only: padding gets a score far below any state.
-            padding = np.arange(states.shape[1])[None, :, None] >= lengths[:, None, None]
-            pooled = (states + np.where(padding, -1e4, 0.0).astype(states.dtype)).max(dim=1)
+            padding = np.where(np.arange(states.shape[1])[None, :, None] >= lengths[:, None, None], -1e4, 0.0)
+            pooled = ts.concat([(states + padding.astype(states.dtype)).max(dim=1),
+                                (words + padding.astype(words.dtype)).max(dim=1)], dim=-1)
             intent_logits = self.intent_output(pooled)
         return self.slot_output(states), intent_logits
 
