@@ -446,10 +446,14 @@ def plot_curves(histories, path):
 
 
 def plot_transitions(crf, tag_labels, path):
-    """The learned transition scores, tag i (row) followed by tag j (column), forbidden ones blank."""
+    """The learned transition scores, tag i (row) followed by tag j (column), forbidden ones blank;
+    tags sorted by slot type so each B-x sits beside its I-x."""
     plt = _pyplot()
+    order = sorted(range(len(tag_labels)), key=lambda i: (tag_labels[i] != "O", tag_labels[i][2:], tag_labels[i]))
     scores = crf.transitions.data.astype(np.float64).copy()
     scores[~crf.allowed[2]] = np.nan
+    scores = scores[np.ix_(order, order)]
+    tag_labels = [tag_labels[i] for i in order]
     size = max(6.0, 0.11 * len(tag_labels) + 2)
     figure, axis = plt.subplots(figsize=(size + 1.5, size))
     limit = np.nanmax(np.abs(scores))
