@@ -461,8 +461,8 @@ def plot_transitions(crf, tag_labels, path):
     font = max(3.0, min(9.0, 600 / max(len(tag_labels), 1) / 6))
     axis.set_xticks(range(len(tag_labels)), tag_labels, rotation=90, fontsize=font)
     axis.set_yticks(range(len(tag_labels)), tag_labels, fontsize=font)
-    axis.set(xlabel="next tag j", ylabel="tag i",
-             title="learned CRF transition scores transitions[i, j] (blank: forbidden by BIO)")
+    axis.set(xlabel="next tag j", ylabel="tag i")
+    axis.set_title("learned CRF transition scores transitions[i, j]\n(blank: forbidden by BIO)", fontsize=10)
     figure.colorbar(image, ax=axis, fraction=0.04)
     figure.tight_layout()
     figure.savefig(path, dpi=130)
