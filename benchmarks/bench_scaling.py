@@ -30,6 +30,7 @@ import harness
 
 CONTENDERS = ("tinyseq", "torch")
 CASE_NAMES = ("model", "T", "B", "I or C", "H or S")
+DIMENSIONS = {"LSTM": ("T", "B", "I", "H"), "CTC": ("T", "N", "C", "S")}  # what a case's sizes mean
 SWEEPS = {  # (model, swept) -> a function of the swept size giving the case
     ("LSTM", "T"): lambda size: ("LSTM", size, 32, 64, 128),
     ("LSTM", "B"): lambda size: ("LSTM", 50, size, 64, 128),
@@ -130,7 +131,7 @@ def describe_fits(sweeps, measured):
     return lines
 
 
-def plot(sweeps, measured, path):
+def plot(sweeps, measured, path, timer):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,9 +142,9 @@ def plot(sweeps, measured, path):
     colours = {"tinyseq": "tab:blue", "torch": "tab:orange"}
     for axis, key in zip(axes[0], keys):
         model, swept = key
-        example = sweeps[key][0]
-        fixed_dims = ", ".join(f"{name}={value}" for name, value in zip(CASE_NAMES[1:], example[1:])
-                               if name != swept)
+        names = DIMENSIONS[model]
+        swept_name = names[CASE_NAMES.index(swept) - 1]
+        fixed_dims = ", ".join(f"{name}={value}" for name, value in zip(names, sweeps[key][0][1:]) if name != swept_name)
         for contender in measured:
             points = sweep_points({key: sweeps[key]}, measured, contender).get(key)
             if not points:
@@ -152,10 +153,9 @@ def plot(sweeps, measured, path):
             axis.loglog(sizes, times, "o-", color=colours.get(contender), label=contender)
             axis.loglog(sizes, times[-1] * sizes / sizes[-1], "--", color=colours.get(contender), alpha=0.5,
                         linewidth=1)
-        axis.set_xlabel(swept)
-        axis.set_ylabel("ms per call (min)")
-        axis.set_title(f"{model} fwd+bwd over {swept}\n({fixed_dims.replace('I or C', 'I/C').replace('H or S', 'H/S')})",
-                       fontsize=9)
+        axis.set_xlabel(swept_name)
+        axis.set_ylabel(f"{timer} ms per call (min)")
+        axis.set_title(f"{model} forward + backward over {swept_name}\n({fixed_dims})", fontsize=9)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8, title="dashed: slope 1", title_fontsize=7)
     figure.tight_layout()
@@ -197,7 +197,7 @@ def main(argv=None):
                           case_names=CASE_NAMES, cases=cases, contenders=CONTENDERS, ratios=[("tinyseq", "torch")],
                           make_step=make_step, argv=rest, epilogue=epilogue)
     if report is not None and measured:
-        print(f"wrote {plot(sweeps, measured, own.plot)}")
+        print(f"wrote {plot(sweeps, measured, own.plot, 'CPU' if report['timer'] == 'cpu' else 'wall')}")
     return report
 
 
