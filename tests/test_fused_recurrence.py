@@ -1,4 +1,4 @@
-"""The fused recurrence (tinyseq/nn/fused.py) equals the composed reference (recurrent.py's step
+"""The fused recurrence (tinyseq/nn/fused.py) equals the composed reference (nn/cells.py's step
 functions run op by op): same outputs, final states and gradients for inputs, initial states and
 every parameter, over random layer configurations, with and without lengths=."""
 
@@ -20,11 +20,11 @@ CONFIGS = [
 
 def run(layer, x, hx, lengths, output_grad, state_grads, fused):
     """Forward and backward with the given path; returns every value and gradient to compare."""
-    layer.fused = fused
     layer.zero_grad()
     x = ts.tensor(x, requires_grad=True)
     hx = [ts.tensor(h, requires_grad=True) for h in hx]
-    output, final = layer(x, hx=(tuple(hx) if len(hx) == 2 else hx[0]), lengths=lengths)
+    with nn.use_reference_path(not fused):
+        output, final = layer(x, hx=(tuple(hx) if len(hx) == 2 else hx[0]), lengths=lengths)
     finals = final if isinstance(final, tuple) else (final,)
     loss = (output * ts.tensor(output_grad)).sum()
     for state, grad in zip(finals, state_grads):
@@ -67,3 +67,24 @@ def test_fused_recurrence_matches_composed_reference(
     fused_values, fused_grads = run(layer, x, hx, lengths, output_grad, state_grads, fused=True)
     for composed, fast in zip(composed_values + composed_grads, fused_values + fused_grads):
         np.testing.assert_allclose(fast, composed, rtol=1e-10, atol=1e-12)
+
+
+def test_use_reference_path_switches_every_layer_and_restores():
+    """The switch picks the path: the fused op records one node (LSTMSequence); the reference
+    records the step's ops and stacks their outputs. As a context manager it restores the setting."""
+    lstm = nn.LSTM(2, 3)
+    x = ts.randn(4, 2, 2, requires_grad=True)
+    assert lstm(x)[0].grad_fn == "LSTMSequence"
+    with nn.use_reference_path():
+        assert nn.is_reference_path_enabled()
+        assert lstm(x)[0].grad_fn == "Stack"
+        with nn.use_reference_path(False):
+            assert lstm(x)[0].grad_fn == "LSTMSequence"
+        assert lstm(x)[0].grad_fn == "Stack"
+    assert not nn.is_reference_path_enabled()
+    nn.use_reference_path(True)  # a plain call sets it until changed
+    try:
+        assert nn.GRU(2, 3)(x)[0].grad_fn == "Stack"
+    finally:
+        nn.use_reference_path(False)
+    assert nn.GRU(2, 3)(x)[0].grad_fn == "GRUSequence"

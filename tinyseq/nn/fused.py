@@ -1,11 +1,13 @@
 """The fast path of the recurrent layers: one Function per layer and direction, with the whole
 time loop (forward) and backpropagation through time (backward) written out in numpy.
 
-The composed path in recurrent.py (rnn_step, lstm_step, gru_step) is the reference: it records
+The composed path (nn/cells.py's rnn_step, lstm_step, gru_step) is the reference: it records
 about a dozen ops per time step, and the autograd engine derives the gradient. Here the same
 equations run inside a single op, so a step costs a few numpy calls instead of a dozen recorded
 nodes, and the recurrent weights' gradient is one matmul over all steps after the loop.
-tests/test_fused_recurrence.py proves both paths give the same outputs, states and gradients.
+tests/test_fused_recurrence.py checks, on random small layers under Hypothesis (float64, with and
+without lengths=, one or two layers and directions), that both paths give the same outputs, final
+states and gradients to 1e-10.
 
 Shapes, for one layer and direction:
     x_proj: (T, B, G*H)  the input projection x W_ih^T + b_ih of every step (G gates)
@@ -114,7 +116,7 @@ def _lstm_cell_backward(grad_output, grad_h, grad_c, gate, c_prev, tanh_c, activ
 
 
 class LSTMSequence(Function):
-    """The LSTM recurrence (equations in recurrent.lstm_step) over all T steps.
+    """The LSTM recurrence (equations in cells.lstm_step) over all T steps.
 
     Forward, per step: one matmul, then every gate's nonlinearity in one vectorised tanh call,
     since sigmoid(x) = tanh(x / 2) / 2 + 1/2. Backward, per step: one compiled loop for the
@@ -172,7 +174,7 @@ class LSTMSequence(Function):
 
 
 class GRUSequence(Function):
-    """The GRU recurrence (both variants, equations in recurrent.gru_step) over all T steps."""
+    """The GRU recurrence (both variants, equations in cells.gru_step) over all T steps."""
 
     @staticmethod
     def forward(ctx, x_proj, h0, weight_hh, bias_hh, active, reset_after):
