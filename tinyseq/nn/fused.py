@@ -165,6 +165,8 @@ def _lstm_cell_backward(grad_output, grad_h, grad_c, gate, c_prev, tanh_c, activ
         for j in range(hidden):
             if not active[b]:
                 grad_c_prev[b, j] = grad_c[b, j]  # the state passed through unchanged
+                for gate_index in range(4):
+                    grad_pre[b, gate_index * hidden + j] = 0.0
                 continue
             input_gate, forget_gate = gate[b, j], gate[b, hidden + j]
             candidate, output_gate = gate[b, 2 * hidden + j], gate[b, 3 * hidden + j]
@@ -216,7 +218,7 @@ class LSTMSequence(Function):
     @staticmethod
     def backward(ctx, grad_outputs, grad_h, grad_c):
         gates, h_all, c_all, tanh_c, weight_hh = ctx.saved_tensors
-        grad_pre = np.zeros_like(gates)
+        grad_pre = np.empty_like(gates)  # every entry written by _lstm_cell_backward
         grad_outputs = np.ascontiguousarray(grad_outputs)
         # Two buffers each for d h and d C, swapped every step: step t reads one and writes the other.
         grad_h_buffers = [np.array(grad_h, order="C"), np.empty_like(h_all[0])]
@@ -302,6 +304,9 @@ def _gru_cell_backward(grad_output, grad_h, gate, h_prev, hidden_n, active, rese
         for j in range(hidden):
             if not active[b]:
                 grad_h_prev[b, j] = grad_h[b, j]  # the state passed through unchanged
+                for gate_index in range(3):
+                    grad_x[b, gate_index * hidden + j] = 0.0
+                    grad_recurrent[b, gate_index * hidden + j] = 0.0
                 continue
             reset, update, candidate = gate[b, j], gate[b, hidden + j], gate[b, 2 * hidden + j]
             grad_new = grad_output[b, j] + grad_h[b, j]
@@ -379,8 +384,9 @@ class GRUSequence(Function):
         seq_len, batch, hidden = h_all.shape[0] - 1, h_all.shape[1], h_all.shape[2]
         weight_rz, weight_n = weight_hh[: 2 * hidden], np.ascontiguousarray(weight_hh[2 * hidden:])
         grad_outputs = np.ascontiguousarray(grad_outputs)
-        grad_x = np.zeros_like(gates)  # d loss / d x_proj
-        grad_recurrent = np.zeros_like(gates)  # d loss / d (the W_hh matmul's output), per gate
+        # Every entry of these two is written, by _gru_cell_backward (and _gru_reset_backward for r).
+        grad_x = np.empty_like(gates)  # d loss / d x_proj
+        grad_recurrent = np.empty_like(gates)  # d loss / d (the W_hh matmul's output), per gate
         grad_h_buffers = [np.array(grad_h, order="C"), np.empty_like(h_all[0])]
         matmul_part, grad_reset_h = np.empty_like(h_all[0]), np.empty_like(h_all[0])
         for step, t in enumerate(reversed(range(seq_len))):

@@ -17,6 +17,7 @@ Where a layer sits in the data flow: (padded) embeddings (T, B, I) -> layer -> f
 import numpy as np
 
 from .. import ops
+from ..function import Function
 from ..ops import linear, where
 from ..tensor import Tensor
 from . import fused
@@ -126,7 +127,7 @@ class _RNNBase(Module):
                 index = layer * self.num_directions + direction
                 state = tuple(s[index] for s in states)
                 sequence = layer_input if direction == 0 else _reverse(layer_input, lengths)
-                x_proj = linear(sequence, weight_ih, bias_ih)  # every time step in one matmul
+                x_proj = _input_projection(sequence, weight_ih, bias_ih)
                 if _reference_path:
                     out, state = self._reference_direction(x_proj, state, weight_hh, bias_hh, active)
                 else:
@@ -273,15 +274,37 @@ class GRU(_RNNBase):
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 
+def _input_projection(sequence, weight_ih, bias_ih):
+    """x_t W_ih^T + b_ih for every time step in one matmul: (T, B, I) -> (T, B, G*H). The steps are
+    flattened into rows first, since numpy runs a 3-D @ 2-D product as T separate small matmuls."""
+    seq_len, batch, features = sequence.shape
+    rows = linear(sequence.reshape(seq_len * batch, features), weight_ih, bias_ih)
+    return rows.reshape(seq_len, batch, rows.shape[-1])
+
+
 def _reverse(sequence, lengths):
     """Each sequence reversed in time within its own length (T, B, F); padding stays in place.
     Applying it twice gives the input back."""
     if lengths is None:
         return sequence.flip(0)
-    seq_len, batch = sequence.shape[0], sequence.shape[1]
-    steps = np.arange(seq_len)[:, None]
+    steps = np.arange(sequence.shape[0])[:, None]
     source = np.where(steps < lengths[None, :], lengths[None, :] - 1 - steps, steps)  # (T, B)
-    return sequence[source, np.arange(batch)[None, :]]
+    return _ReverseWithinLengths.apply(sequence, source)
+
+
+class _ReverseWithinLengths(Function):
+    """output[t, b] = sequence[source[t, b], b]. source reverses each sequence within its length, a
+    permutation that is its own inverse, so backward applies the same gather to the gradient
+    instead of a scatter-add."""
+
+    @staticmethod
+    def forward(ctx, sequence, source):
+        ctx.source = source
+        return sequence[source, np.arange(sequence.shape[1])[None, :]]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.source, np.arange(grad.shape[1])[None, :]], None
 
 
 def _check_lengths(lengths, seq_len, batch, owner):
