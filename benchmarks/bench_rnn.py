@@ -72,7 +72,7 @@ def tinyseq_step(case, fused):
     x_data, cotangent, lengths = make_data(case)
     ts.manual_seed(0)
     layer = getattr(nn, class_name)(input_size, hidden, num_layers=num_layers, bidirectional=bidirectional)
-    layer.fused = fused
+    nn.use_reference_path(not fused)  # this process runs one contender only
     if run == "infer":
         x = ts.tensor(x_data)
 

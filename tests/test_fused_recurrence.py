@@ -1,6 +1,8 @@
-"""The fused recurrence (tinyseq/nn/fused.py) equals the composed reference (recurrent.py's step
+"""The fused recurrence (tinyseq/nn/fused.py) equals the composed reference (nn/cells.py's step
 functions run op by op): same outputs, final states and gradients for inputs, initial states and
-every parameter, over random layer configurations, with and without lengths=."""
+every parameter, over random layer configurations, with and without lengths=, hx and gradients."""
+
+from contextlib import nullcontext
 
 import numpy as np
 from hypothesis import given
@@ -18,17 +20,22 @@ CONFIGS = [
 ]
 
 
-def run(layer, x, hx, lengths, output_grad, state_grads, fused):
-    """Forward and backward with the given path; returns every value and gradient to compare."""
-    layer.fused = fused
+def run(layer, x, hx, lengths, output_grad, state_grads, fused, dtype, with_grad):
+    """Forward (and backward, when with_grad) with the given path; returns every value and gradient
+    to compare. Without gradients the forward runs under no_grad, where the fused op keeps nothing."""
     layer.zero_grad()
-    x = ts.tensor(x, requires_grad=True)
-    hx = [ts.tensor(h, requires_grad=True) for h in hx]
-    output, final = layer(x, hx=(tuple(hx) if len(hx) == 2 else hx[0]), lengths=lengths)
+    x = ts.tensor(x, dtype=dtype, requires_grad=with_grad)
+    hx = [ts.tensor(h, dtype=dtype, requires_grad=with_grad) for h in hx]
+    argument = None if not hx else (tuple(hx) if len(hx) == 2 else hx[0])
+    with nn.use_reference_path(not fused), ts.no_grad() if not with_grad else nullcontext():
+        output, final = layer(x, hx=argument, lengths=lengths)
     finals = final if isinstance(final, tuple) else (final,)
-    loss = (output * ts.tensor(output_grad)).sum()
+    if not with_grad:
+        assert output.grad_fn is None
+        return [output.data] + [s.data for s in finals], []
+    loss = (output * ts.tensor(output_grad, dtype=dtype)).sum()
     for state, grad in zip(finals, state_grads):
-        loss = loss + (state * ts.tensor(grad)).sum()
+        loss = loss + (state * ts.tensor(grad, dtype=dtype)).sum()
     loss.backward()
     return (
         [output.data] + [s.data for s in finals],
@@ -46,24 +53,61 @@ def run(layer, x, hx, lengths, output_grad, state_grads, fused):
     bidirectional=st.booleans(),
     bias=st.booleans(),
     use_lengths=st.booleans(),
+    hx_given=st.booleans(),
+    with_grad=st.booleans(),
+    dtype=st.sampled_from([np.float64, np.float32]),
     seed=st.integers(0, 2**16),
 )
 def test_fused_recurrence_matches_composed_reference(
-    float64, config, seq_len, batch, input_size, hidden_size, num_layers, bidirectional, bias, use_lengths, seed
+    config, seq_len, batch, input_size, hidden_size, num_layers, bidirectional, bias, use_lengths, hx_given,
+    with_grad, dtype, seed
 ):
+    """Every code path of nn/fused.py: each layer kind, lengths or not, one or two layers and
+    directions, hx given or zeros, backward or a no_grad forward, float64 (to 1e-10) and float32."""
     mode, options = config
     rng = np.random.default_rng(seed)
     ts.manual_seed(seed)
-    layer = getattr(nn, mode)(input_size, hidden_size, num_layers=num_layers, bias=bias,
-                              bidirectional=bidirectional, **options)
+    previous = ts.get_default_dtype()
+    ts.set_default_dtype(dtype)
+    try:
+        layer = getattr(nn, mode)(input_size, hidden_size, num_layers=num_layers, bias=bias,
+                                  bidirectional=bidirectional, **options)
+    finally:
+        ts.set_default_dtype(previous)
     directions = 2 if bidirectional else 1
     x = rng.standard_normal((seq_len, batch, input_size))
-    hx = [rng.standard_normal((num_layers * directions, batch, hidden_size)) for _ in range(2 if mode == "LSTM" else 1)]
+    state_count = 2 if mode == "LSTM" else 1
+    hx = [rng.standard_normal((num_layers * directions, batch, hidden_size)) for _ in range(state_count)]
     lengths = rng.integers(1, seq_len + 1, size=batch) if use_lengths else None
     output_grad = rng.standard_normal((seq_len, batch, directions * hidden_size))
     state_grads = [rng.standard_normal(h.shape) for h in hx]
+    hx = hx if hx_given else []
 
-    composed_values, composed_grads = run(layer, x, hx, lengths, output_grad, state_grads, fused=False)
-    fused_values, fused_grads = run(layer, x, hx, lengths, output_grad, state_grads, fused=True)
+    arguments = (layer, x, hx, lengths, output_grad, state_grads)
+    composed_values, composed_grads = run(*arguments, fused=False, dtype=dtype, with_grad=with_grad)
+    fused_values, fused_grads = run(*arguments, fused=True, dtype=dtype, with_grad=with_grad)
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
     for composed, fast in zip(composed_values + composed_grads, fused_values + fused_grads):
-        np.testing.assert_allclose(fast, composed, rtol=1e-10, atol=1e-12)
+        assert fast.dtype == dtype
+        np.testing.assert_allclose(fast, composed, **tolerance)
+
+
+def test_use_reference_path_switches_every_layer_and_restores():
+    """The switch picks the path: the fused op records one node (LSTMSequence); the reference
+    records the step's ops and stacks their outputs. As a context manager it restores the setting."""
+    lstm = nn.LSTM(2, 3)
+    x = ts.randn(4, 2, 2, requires_grad=True)
+    assert lstm(x)[0].grad_fn == "LSTMSequence"
+    with nn.use_reference_path():
+        assert nn.is_reference_path_enabled()
+        assert lstm(x)[0].grad_fn == "Stack"
+        with nn.use_reference_path(False):
+            assert lstm(x)[0].grad_fn == "LSTMSequence"
+        assert lstm(x)[0].grad_fn == "Stack"
+    assert not nn.is_reference_path_enabled()
+    nn.use_reference_path(True)  # a plain call sets it until changed
+    try:
+        assert nn.GRU(2, 3)(x)[0].grad_fn == "Stack"
+    finally:
+        nn.use_reference_path(False)
+    assert nn.GRU(2, 3)(x)[0].grad_fn == "GRUSequence"

@@ -1,6 +1,6 @@
 """The recurrent cells and layers: gradients against finite differences (Hypothesis gradcheck, float64,
 tiny random sizes, every layer configuration, with and without lengths=), the GRU variant PyTorch does
-not have against its equations written in numpy, the lecture's update-gate convention, output and state
+not have against its equations written in numpy, Chung et al.'s update-gate convention, output and state
 layout, dropout between layers, initialisation, and flat memory over 1,000 training steps.
 
 Agreement with PyTorch is in tests/test_torch_parity.py, hand-derived values in
@@ -130,7 +130,7 @@ def test_layer_gradients_match_finite_differences(
 
 
 # ---------------------------------------------------------------------------------------------
-# The GRU variant PyTorch does not have, and the lecture's update-gate convention
+# The GRU variant PyTorch does not have, the two biases of n, and Chung et al.'s update-gate convention
 # ---------------------------------------------------------------------------------------------
 
 
@@ -139,7 +139,7 @@ def sigmoid(a):
 
 
 def cho_gru_in_numpy(x, h, W_ih, W_hh, b_ih, b_hh):
-    """The original GRU (Cho et al. 2014; the lecture's), reset applied before the recurrent matmul,
+    """The original GRU (Cho et al. 2014, eqs. 5-8), reset applied before the recurrent matmul,
     written directly from the equations: x (T, B, I), h (B, H); rows of W stacked r, z, n."""
     W_ir, W_iz, W_in = np.split(W_ih, 3)
     W_hr, W_hz, W_hn = np.split(W_hh, 3)
@@ -182,10 +182,29 @@ def test_gru_variants_differ_when_the_reset_gate_matters(float64):
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gru_update_gate_maps_to_the_lectures_by_negating_its_weights(float64, reset_after):
-    """The lecture writes h_t = (1 - z'_t) h_{t-1} + z'_t h~_t; tinyseq (like PyTorch) writes
-    h_t = (1 - z_t) n_t + z_t h_{t-1}. Negating the z rows of the weights and biases turns one into
-    the other, since sigmoid(-a) = 1 - sigmoid(a). Here the lecture's form runs in numpy."""
+def test_gru_candidate_bias_b_hn_cannot_move_into_b_in(float64, reset_after):
+    """With reset_after=False, b_in and b_hn are both added outside the reset gate, so only their
+    sum matters; with reset_after=True, b_hn sits inside r * (W_hn h + b_hn) and is scaled by r, so
+    moving 0.5 of it into b_in changes the output (docs/recurrent.md, the two biases)."""
+    ts.manual_seed(0)
+    gru = nn.GRU(3, 2, reset_after=reset_after)
+    x, h0 = ts.randn(4, 2, 3), ts.randn(1, 2, 2)
+    before = gru(x, h0)[0].numpy().copy()
+    gru.bias_hh_l0.data[4:] -= 0.5  # rows 4:6 are n's
+    gru.bias_ih_l0.data[4:] += 0.5
+    change = np.abs(gru(x, h0)[0].numpy() - before).max()
+    if reset_after:
+        assert change > 1e-2
+    else:
+        assert change < 1e-12
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_update_gate_maps_to_chung_et_al_by_negating_its_weights(float64, reset_after):
+    """Chung et al. 2014 write h_t = (1 - z'_t) h_{t-1} + z'_t h~_t; tinyseq (like PyTorch and Cho
+    et al. 2014, eq. 7) writes h_t = z_t h_{t-1} + (1 - z_t) n_t. Negating the z rows of the weights
+    and biases turns one into the other, since sigmoid(-a) = 1 - sigmoid(a). Here Chung et al.'s form
+    runs in numpy."""
     rng = np.random.default_rng(1)
     x, h = rng.standard_normal((4, 2, 3)), rng.standard_normal((2, 2))
     gru = nn.GRU(3, 2, reset_after=reset_after)
@@ -193,16 +212,16 @@ def test_gru_update_gate_maps_to_the_lectures_by_negating_its_weights(float64, r
 
     W_ih, W_hh, b_ih, b_hh = (p.numpy().copy() for p in gru.parameters())
     z_rows = slice(2, 4)
-    for lecture_weight in (W_ih, W_hh, b_ih, b_hh):
-        lecture_weight[z_rows] *= -1  # the lecture's z' = sigmoid(-a) = 1 - z
+    for chung_weight in (W_ih, W_hh, b_ih, b_hh):
+        chung_weight[z_rows] *= -1  # Chung et al.'s z' = sigmoid(-a) = 1 - z
     for x_t in x:
         r = sigmoid(x_t @ W_ih[0:2].T + b_ih[0:2] + h @ W_hh[0:2].T + b_hh[0:2])
-        z_lecture = sigmoid(x_t @ W_ih[z_rows].T + b_ih[z_rows] + h @ W_hh[z_rows].T + b_hh[z_rows])
+        z_chung = sigmoid(x_t @ W_ih[z_rows].T + b_ih[z_rows] + h @ W_hh[z_rows].T + b_hh[z_rows])
         if reset_after:
             candidate = np.tanh(x_t @ W_ih[4:].T + b_ih[4:] + r * (h @ W_hh[4:].T + b_hh[4:]))
         else:
             candidate = np.tanh(x_t @ W_ih[4:].T + b_ih[4:] + (r * h) @ W_hh[4:].T + b_hh[4:])
-        h = (1 - z_lecture) * h + z_lecture * candidate
+        h = (1 - z_chung) * h + z_chung * candidate
     np.testing.assert_allclose(gru_output.numpy()[-1], h, rtol=1e-12, atol=1e-12)
 
 

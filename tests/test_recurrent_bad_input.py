@@ -133,7 +133,7 @@ def test_rnn_and_gru_hx_must_be_one_tensor(mode):
 
 @pytest.mark.parametrize("mode", CELLS)
 def test_cell_hx_of_the_wrong_shape_is_refused(mode):
-    label = "hx\\[0\\]" if mode == "LSTMCell" else "hx"
+    label = "h_0" if mode == "LSTMCell" else "hx"
     with pytest.raises(ValueError, match=rf"{mode}: {label} must have shape \(4, 3\), got \(5, 3\)"):
         getattr(nn, mode)(2, 3)(ts.zeros(4, 2), zeros_state(mode, (5, 3)))
     with pytest.raises(ValueError, match=rf"{mode}: {label} must have shape \(3,\), got \(1, 3\)"):
@@ -142,9 +142,9 @@ def test_cell_hx_of_the_wrong_shape_is_refused(mode):
 
 def test_lstm_cell_hx_must_be_a_pair():
     cell = nn.LSTMCell(2, 3)
-    with pytest.raises(TypeError, match=r"LSTMCell: hx must be a pair \(h, c\) of tensors, got Tensor"):
+    with pytest.raises(TypeError, match=r"LSTMCell: hx must be a pair \(h_0, c_0\) of tensors, got Tensor"):
         cell(ts.zeros(4, 2), ts.zeros(4, 3))
-    with pytest.raises(ValueError, match=r"LSTMCell: hx must be a pair \(h, c\), got 3 tensor\(s\)"):
+    with pytest.raises(ValueError, match=r"LSTMCell: hx must be a pair \(h_0, c_0\), got 3 tensor\(s\)"):
         cell(ts.zeros(4, 2), (ts.zeros(4, 3),) * 3)
 
 
@@ -217,3 +217,73 @@ def test_state_dict_of_another_architecture_is_refused_by_name():
     message = "unexpected keys ['weight_ih_l1', 'weight_hh_l1', 'bias_ih_l1', 'bias_hh_l1']"
     with pytest.raises(ValueError, match=re.escape(message)):
         nn.LSTM(2, 3).load_state_dict(two_layers)
+
+
+# ---------------------------------------------------------------------------------------------
+# dtypes: input and hx must have the parameters' dtype (as in PyTorch), never a silent float64 run
+# ---------------------------------------------------------------------------------------------
+
+
+def message(mode, name, expected, actual):
+    return re.escape(f"{mode}: {name} must have dtype {expected} (the parameters' dtype), got {actual}")
+
+
+@pytest.mark.parametrize("mode", LAYERS)
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.int32], ids=["float64", "int64", "int32"])
+def test_layer_input_of_another_dtype_is_refused(mode, dtype):
+    x = ts.tensor(np.zeros((5, 4, 2)), dtype=dtype)
+    with pytest.raises(TypeError, match=message(mode, "input", "float32", np.dtype(dtype))):
+        getattr(nn, mode)(2, 3)(x)
+
+
+@pytest.mark.parametrize("mode", CELLS)
+@pytest.mark.parametrize("dtype", [np.float64, np.int64], ids=["float64", "int64"])
+def test_cell_input_of_another_dtype_is_refused(mode, dtype):
+    x = ts.tensor(np.zeros((4, 2)), dtype=dtype)
+    with pytest.raises(TypeError, match=message(mode, "input", "float32", np.dtype(dtype))):
+        getattr(nn, mode)(2, 3)(x)
+
+
+@pytest.mark.parametrize("mode,names", [("RNN", ["hx"]), ("GRU", ["hx"]), ("LSTM", ["h_0", "c_0"])])
+def test_layer_hx_of_another_dtype_is_refused(mode, names):
+    """A float64 hx used to make the GRU return a float32 output with a float64 h_n."""
+    for position, name in enumerate(names):
+        states = [ts.zeros(1, 4, 3) for _ in names]
+        states[position] = ts.tensor(np.zeros((1, 4, 3)), dtype=np.float64)
+        hx = tuple(states) if len(states) == 2 else states[0]
+        with pytest.raises(TypeError, match=message(mode, name, "float32", "float64")):
+            getattr(nn, mode)(2, 3)(ts.zeros(5, 4, 2), hx)
+
+
+@pytest.mark.parametrize("mode,names", [("RNNCell", ["hx"]), ("GRUCell", ["hx"]), ("LSTMCell", ["h_0", "c_0"])])
+def test_cell_hx_of_another_dtype_is_refused(mode, names):
+    for position, name in enumerate(names):
+        states = [ts.zeros(4, 3) for _ in names]
+        states[position] = ts.tensor(np.zeros((4, 3)), dtype=np.float64)
+        hx = tuple(states) if len(states) == 2 else states[0]
+        with pytest.raises(TypeError, match=message(mode, name, "float32", "float64")):
+            getattr(nn, mode)(2, 3)(ts.zeros(4, 2), hx)
+
+
+@pytest.mark.parametrize("mode", LAYERS + CELLS)
+def test_a_float64_module_refuses_float32_input(float64, mode):
+    module = getattr(nn, mode)(2, 3)  # created under the float64 default: float64 parameters
+    shape = (4, 2) if mode.endswith("Cell") else (5, 4, 2)
+    with pytest.raises(TypeError, match=message(mode, "input", "float64", "float32")):
+        module(ts.tensor(np.zeros(shape), dtype=np.float32))
+
+
+@pytest.mark.parametrize("mode", LAYERS + CELLS)
+def test_numpy_float64_input_takes_the_default_dtype_like_ts_tensor(mode):
+    """A plain numpy array is converted as ts.tensor converts it (float data -> the default dtype),
+    so only a Tensor that was explicitly given another dtype is refused."""
+    shape = (4, 2) if mode.endswith("Cell") else (5, 4, 2)
+    result = getattr(nn, mode)(2, 3)(np.zeros(shape))
+    first = result[0] if isinstance(result, tuple) else result
+    assert first.dtype == np.float32
+
+
+def test_use_reference_path_wants_a_bool():
+    with pytest.raises(TypeError, match="use_reference_path: enabled must be True or False, got 'no'"):
+        nn.use_reference_path("no")
+    assert not nn.is_reference_path_enabled()

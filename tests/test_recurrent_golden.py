@@ -1,4 +1,4 @@
-"""Golden values worked out by hand: the lecture's RNN example, one LSTM step and one GRU step (both
+"""Golden values worked out by hand: a small RNN example with integer weights, one LSTM step and one GRU step (both
 variants). Each test shows the derivation in its comments; the weights are chosen so that every
 gate lands on a value one can compute on paper, and so that a wrong gate order or a wrong variant
 gives a different answer.
@@ -18,65 +18,65 @@ from tinyseq.ops import linear
 
 LN2, LN3 = math.log(2), math.log(3)
 
-LECTURE_INPUTS = np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 2.0]])
-# The lecture's RNN: two inputs, two hidden units, every weight 1, no bias, zero initial memory.
+WORKED_INPUTS = np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 2.0]])
+# A worked RNN example: two inputs, two hidden units, every weight 1, no bias, zero initial memory.
 #   h_1 = W x_1 + U h_0 = [1+1, 1+1] + 0        = [2, 2]
 #   h_2 = W x_2 + U h_1 = [2, 2] + [2+2, 2+2]   = [6, 6]
 #   h_3 = W x_3 + U h_2 = [4, 4] + [6+6, 6+6]   = [16, 16]
 # An all-ones output layer V sums the two hidden units: y_t = V h_t = [4, 4], [12, 12], [32, 32].
-LECTURE_HIDDEN = np.array([[2.0, 2.0], [6.0, 6.0], [16.0, 16.0]])
-LECTURE_OUTPUTS = np.array([[4.0, 4.0], [12.0, 12.0], [32.0, 32.0]])
+WORKED_HIDDEN = np.array([[2.0, 2.0], [6.0, 6.0], [16.0, 16.0]])
+WORKED_OUTPUTS = np.array([[4.0, 4.0], [12.0, 12.0], [32.0, 32.0]])
 # Gradient of L = sum(y_3) with respect to each input. With linear units,
 #   h_3 = W x_3 + U W x_2 + U^2 W x_1,   so   dL/dx_k = W^T (U^T)^(3-k) V^T [1, 1].
 # V^T [1, 1] = [2, 2]; each W^T or U^T (all ones, 2 x 2) doubles it again:
 #   dL/dx_3 = W^T [2, 2] = [4, 4],   dL/dx_2 = W^T U^T [2, 2] = [8, 8],   dL/dx_1 = [16, 16].
-LECTURE_INPUT_GRADIENT = np.array([[16.0, 16.0], [8.0, 8.0], [4.0, 4.0]])
+WORKED_INPUT_GRADIENT = np.array([[16.0, 16.0], [8.0, 8.0], [4.0, 4.0]])
 
 
-def test_lecture_rnn_with_linear_units_composed_from_ops(float64):
-    """The lecture's linear RNN, h_t = W x_t + U h_{t-1}, written as a loop over tinyseq ops
+def test_worked_rnn_with_linear_units_composed_from_ops(float64):
+    """The worked example's linear RNN, h_t = W x_t + U h_{t-1}, written as a loop over tinyseq ops
     (tinyseq has no linear nonlinearity: the layers offer tanh and relu)."""
     W, U, V = ts.ones(2, 2), ts.ones(2, 2), ts.ones(2, 2)
-    x = ts.tensor(LECTURE_INPUTS, requires_grad=True)
+    x = ts.tensor(WORKED_INPUTS, requires_grad=True)
     h = ts.zeros(2)
     hidden, outputs = [], []
     for x_t in x.unbind(0):
         h = linear(x_t, W) + linear(h, U)
         hidden.append(h)
         outputs.append(linear(h, V))
-    np.testing.assert_array_equal(ts.stack(hidden).numpy(), LECTURE_HIDDEN)
-    np.testing.assert_array_equal(ts.stack(outputs).numpy(), LECTURE_OUTPUTS)
+    np.testing.assert_array_equal(ts.stack(hidden).numpy(), WORKED_HIDDEN)
+    np.testing.assert_array_equal(ts.stack(outputs).numpy(), WORKED_OUTPUTS)
     outputs[-1].sum().backward()
-    np.testing.assert_array_equal(x.grad, LECTURE_INPUT_GRADIENT)
+    np.testing.assert_array_equal(x.grad, WORKED_INPUT_GRADIENT)
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_lecture_rnn_through_the_rnn_layer_with_relu(float64, batch_first):
+def test_worked_rnn_through_the_rnn_layer_with_relu(float64, batch_first):
     """The same example through nn.RNN. Every pre-activation here is positive (inputs and weights
-    are, and h_0 = 0), and relu(a) = a for a > 0, so relu units are the lecture's linear units."""
+    are, and h_0 = 0), and relu(a) = a for a > 0, so relu units are the example's linear units."""
     rnn = nn.RNN(2, 2, nonlinearity="relu", bias=False, batch_first=batch_first)
     readout = nn.Linear(2, 2, bias=False)
     rnn.load_state_dict({"weight_ih_l0": np.ones((2, 2)), "weight_hh_l0": np.ones((2, 2))})
     readout.load_state_dict({"weight": np.ones((2, 2))})
-    x = ts.tensor(LECTURE_INPUTS[None] if batch_first else LECTURE_INPUTS[:, None], requires_grad=True)
+    x = ts.tensor(WORKED_INPUTS[None] if batch_first else WORKED_INPUTS[:, None], requires_grad=True)
     hidden, h_n = rnn(x)  # one sequence of three steps, batch of one
     outputs = readout(hidden)
     squeeze = (lambda a: a[0]) if batch_first else (lambda a: a[:, 0])
-    np.testing.assert_array_equal(squeeze(hidden.numpy()), LECTURE_HIDDEN)
-    np.testing.assert_array_equal(squeeze(outputs.numpy()), LECTURE_OUTPUTS)
+    np.testing.assert_array_equal(squeeze(hidden.numpy()), WORKED_HIDDEN)
+    np.testing.assert_array_equal(squeeze(outputs.numpy()), WORKED_OUTPUTS)
     np.testing.assert_array_equal(h_n.numpy(), [[[16.0, 16.0]]])
     squeeze(outputs)[-1].sum().backward()
-    np.testing.assert_array_equal(squeeze(x.grad), LECTURE_INPUT_GRADIENT)
+    np.testing.assert_array_equal(squeeze(x.grad), WORKED_INPUT_GRADIENT)
     # dL/dW_hh sums dL/dh_t outer h_{t-1} over the steps: dL/dh_3 = V^T [1, 1] = [2, 2] and
     # dL/dh_2 = U^T [2, 2] = [4, 4] (h_0 = 0 adds nothing), so every entry is 2 * 6 + 4 * 2 = 20.
     np.testing.assert_array_equal(rnn.weight_hh_l0.grad, np.full((2, 2), 20.0))
 
 
-def test_lecture_rnn_cell_steps(float64):
+def test_worked_rnn_cell_steps(float64):
     cell = nn.RNNCell(2, 2, bias=False, nonlinearity="relu")
     cell.load_state_dict({"weight_ih": np.ones((2, 2)), "weight_hh": np.ones((2, 2))})
     h = None
-    for x_t, expected in zip(LECTURE_INPUTS, LECTURE_HIDDEN):
+    for x_t, expected in zip(WORKED_INPUTS, WORKED_HIDDEN):
         h = cell(ts.tensor(x_t), h)
         np.testing.assert_array_equal(h.numpy(), expected)
 
@@ -137,9 +137,9 @@ GRU_WEIGHTS = {
 }
 #   r_1 = sigmoid(ln 3)  = 3/4          z_1 = sigmoid(-ln 3) = 1/4
 # reset_after=True (PyTorch):  n_1 = tanh(W_in x + b_in + r_1 (W_hn h_0 + b_hn)) = tanh(1 + 3/4 (2 - 1)) = tanh(1.75)
-# reset_after=False (lecture): n_1 = tanh(W_in x + b_in + W_hn (r_1 h_0) + b_hn) = tanh(1 + 2 * 3/4 - 1) = tanh(1.5)
+# reset_after=False (Cho):   n_1 = tanh(W_in x + b_in + W_hn (r_1 h_0) + b_hn) = tanh(1 + 2 * 3/4 - 1) = tanh(1.5)
 #   h_1 = (1 - z_1) n_1 + z_1 h_0 = 3/4 n_1 + 1/4
-# In the lecture's convention, z'_1 = 1 - z_1 = 3/4 and h_1 = (1 - z'_1) h_0 + z'_1 h~_1: the same number.
+# In Chung et al.'s convention, z'_1 = 1 - z_1 = 3/4 and h_1 = (1 - z'_1) h_0 + z'_1 h~_1: the same number.
 GRU_H1 = {True: 0.75 * math.tanh(1.75) + 0.25, False: 0.75 * math.tanh(1.5) + 0.25}
 # dh_1/dh_0 = z_1 + (1 - z_1) (1 - n_1^2) dn_pre/dh_0, where r and z do not depend on h_0 here
 # (W_hr = W_hz = 0): dn_pre/dh_0 = r_1 W_hn = 3/2 in both variants.

@@ -162,6 +162,35 @@ def test_layer_with_dropout_in_eval_mode_matches_pytorch(mode, options):
     assert_gradients_match(module, reference, np.float64)
 
 
+@pytest.mark.parametrize("batch_first", [False, True], ids=["time_first", "batch_first"])
+@pytest.mark.parametrize("mode,options", LAYER_KINDS, ids=["RNN_tanh", "RNN_relu", "LSTM", "GRU"])
+def test_lengths_match_pytorch_packed_sequences(mode, options, batch_first):
+    """docs/recurrent.md's recipe, run as written: every length shorter than T (so
+    pad_packed_sequence needs total_length=T to give T steps back) and batch_first passed to both
+    calls. A bidirectional two-layer layer, float64."""
+    reference, module = paired_modules(getattr(torch.nn, mode), getattr(nn, mode), np.float64, INPUT_SIZE,
+                                       HIDDEN_SIZE, num_layers=2, bidirectional=True, batch_first=batch_first,
+                                       **options)
+    seq_len, lengths = 6, np.array([3, 5, 2])  # max(lengths) = 5 < T = 6
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((BATCH, seq_len, INPUT_SIZE) if batch_first else (seq_len, BATCH, INPUT_SIZE))
+    output, final = module(ts.tensor(x, dtype=np.float64), lengths=lengths)
+
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), torch.tensor(lengths),
+                                                     batch_first=batch_first, enforce_sorted=False)
+    packed_output, torch_final = reference(packed)
+    torch_output, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_output, batch_first=batch_first,
+                                                             total_length=seq_len)
+    assert output.shape == tuple(torch_output.shape)
+    assert_close(output.data, torch_output, np.float64, "output")
+    finals = final if isinstance(final, tuple) else (final,)
+    torch_finals = torch_final if isinstance(torch_final, tuple) else (torch_final,)
+    for state, torch_state in zip(finals, torch_finals):
+        assert_close(state.data, torch_state, np.float64, "final state")
+    short, _ = torch.nn.utils.rnn.pad_packed_sequence(packed_output, batch_first=batch_first)
+    assert short.shape[1 if batch_first else 0] == 5, "without total_length PyTorch pads to max(lengths) only"
+
+
 CELL_KINDS = [
     ("RNNCell", {"nonlinearity": "tanh"}),
     ("RNNCell", {"nonlinearity": "relu"}),

@@ -2,7 +2,8 @@
 
 from .module import Module, ModuleList, Parameter  # first: ctc/loss.py builds CTCLoss on Module
 from .layers import Dropout, Embedding, Linear, Sequential
-from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .cells import GRUCell, LSTMCell, RNNCell
+from .rnn import GRU, LSTM, RNN, is_reference_path_enabled, use_reference_path
 from .crf import CRF
 from . import functional, utils
 from ..ctc.loss import CTCLoss
