@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..function import Function
-from ._args import as_tensor, broadcastable
+from .args import as_tensor, broadcastable
 
 
 class MatMul(Function):

@@ -1,5 +1,6 @@
-"""Argument handling shared by the op front ends: turning operands into tensors and checking
-shapes early, so a user sees the op's name and both shapes instead of a numpy error from inside."""
+"""Argument handling shared by the op front ends and the factories (creation.py): turning operands
+into tensors and checking shapes early, so a user sees the op's name and both shapes instead of a
+numpy error from inside."""
 
 import numbers
 
