@@ -205,7 +205,7 @@ def test_tensor_methods_match_the_op_list():
     assert set(FUNCTIONS_ONLY) <= set(ops.__all__)
     for name in ops.__all__:
         if name not in FUNCTIONS_ONLY:
-            assert name in vars(ts.Tensor), f"ops.{name} has no Tensor method: add `Tensor.{name} = {name}` to ops/_bind.py"
+            assert name in vars(ts.Tensor), f"ops.{name} is no Tensor method: add `Tensor.{name} = {name}` to ops/_bind.py"
     op_methods = {name for name, value in vars(ts.Tensor).items()
                   if not name.startswith("_") and getattr(value, "__module__", "").startswith("tinyseq.ops.")
                   and callable(value)}

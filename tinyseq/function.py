@@ -56,6 +56,18 @@ class Context:
     def name(self):
         return self.function.__name__
 
+    def record(self, function, args, results):
+        """Make this context the graph node of the call: link it to the inputs that need a gradient
+        and mark the results as its outputs."""
+        self.function = function
+        self.inputs = tuple([a if needs else None for a, needs in zip(args, self.needs_input_grad)])
+        self.output_specs = tuple([(r.data.shape, r.data.dtype) for r in results])
+        self.sequence = next(_clock)
+        index = 0
+        for result in results:
+            result._node, result._output_index, result.requires_grad = self, index, True
+            index += 1
+
     def input_gradients(self, output_grads):
         """Run the op's backward on its outputs' gradients (None for an output no path used);
         return one checked gradient, or None, per forward argument."""
@@ -77,17 +89,21 @@ class Context:
                 f"{self.name}.backward returned {len(grads)} gradient(s), expected {len(self.inputs)} "
                 "(one per forward input, None where not needed)"
             )
-        return [None if tensor is None or g is None else self._checked(position, tensor.data, g)
-                for position, (tensor, g) in enumerate(zip(self.inputs, grads))]
+        # The common case is tested inline: an array of the input's shape and dtype needs no fixing.
+        return [None if tensor is None or grad is None
+                else grad if (type(grad) is np.ndarray and grad.shape == tensor.data.shape
+                              and grad.dtype == tensor.data.dtype)
+                else self._fitted(tensor, grad)
+                for tensor, grad in zip(self.inputs, grads)]
 
-    def _checked(self, position, data, grad):
-        """grad as an array of data's shape and dtype: summed over broadcast axes, cast, checked."""
-        if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
-            return grad  # the common case: nothing to un-broadcast or cast
+    def _fitted(self, tensor, grad):
+        """grad summed over the axes its input was broadcast along and cast to the input's dtype."""
+        data = tensor.data
         grad = np.asarray(grad)
         if grad.ndim >= data.ndim:
             grad = unbroadcast(grad, data.shape)
         if grad.shape != data.shape:
+            position = [t is tensor for t in self.inputs].index(True)
             raise ValueError(
                 f"{self.name}.backward returned a gradient of shape {grad.shape} for input {position}, "
                 f"whose shape is {data.shape}"
@@ -136,25 +152,14 @@ class Function:
         """Run the op: Tensor arguments are passed to forward as arrays, other arguments as they are;
         returns a Tensor (a tuple of Tensors for several outputs) that records this call when any
         input requires a gradient."""
-        needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-        ctx = Context(needs_input_grad)
+        ctx = Context(tuple([isinstance(a, Tensor) and a.requires_grad for a in args]))
         output = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args])
         several = type(output) is tuple
-        results = tuple([Tensor._wrap(np.asarray(o)) for o in output]) if several else (Tensor._wrap(np.asarray(output)),)
-        if True in needs_input_grad and is_grad_enabled():
-            _record(cls, ctx, args, results)
+        arrays = output if several else (output,)
+        results = tuple([Tensor._wrap(np.asarray(array)) for array in arrays])
+        if True in ctx.needs_input_grad and is_grad_enabled():
+            ctx.record(cls, args, results)
         return results if several else results[0]
-
-
-def _record(function, ctx, args, results):
-    """Make ctx the graph node of this call: link it to the inputs that need a gradient and mark
-    its results as outputs of it."""
-    ctx.function = function
-    ctx.inputs = tuple([a if needs else None for a, needs in zip(args, ctx.needs_input_grad)])
-    ctx.output_specs = tuple([(r.data.shape, r.data.dtype) for r in results])
-    ctx.sequence = next(_clock)
-    for index, result in enumerate(results):
-        result._node, result._output_index, result.requires_grad = ctx, index, True
 
 
 def unbroadcast(grad, shape):
@@ -164,6 +169,8 @@ def unbroadcast(grad, shape):
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
+        if grad.shape == shape:
+            return grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
