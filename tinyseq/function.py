@@ -35,8 +35,8 @@ class Context:
     needs_input_grad: tuple of bools, one per positional argument of forward.
     save_for_backward(*arrays) / saved_tensors: what backward needs from forward. Arbitrary
     attributes (ctx.axis = ...) may be stored too; all of it is dropped after backward.
-    Set when recorded: function (the op class), inputs (per argument, the Tensor when it needs a
-    gradient, else None), output_specs ((shape, dtype) per output), sequence (creation order).
+    Set when recorded: function (the op class), inputs (per argument, the Tensor, or None for
+    other values), output_specs ((shape, dtype) per output), sequence (creation order).
     """
 
     # The engine's fields are slots; an op's own attributes go to __dict__, which free() empties.
@@ -57,10 +57,10 @@ class Context:
         return self.function.__name__
 
     def record(self, function, args, results):
-        """Make this context the graph node of the call: link it to the inputs that need a gradient
-        and mark the results as its outputs."""
+        """Make this context the graph node of the call: link it to its tensor inputs and mark the
+        results as its outputs."""
         self.function = function
-        self.inputs = tuple([a if needs else None for a, needs in zip(args, self.needs_input_grad)])
+        self.inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
         self.output_specs = tuple([(r.data.shape, r.data.dtype) for r in results])
         self.sequence = next(_clock)
         index = 0
@@ -90,7 +90,7 @@ class Context:
                 "(one per forward input, None where not needed)"
             )
         # The common case is tested inline: an array of the input's shape and dtype needs no fixing.
-        return [None if tensor is None or grad is None
+        return [None if grad is None or tensor is None or not tensor.requires_grad
                 else grad if (type(grad) is np.ndarray and grad.shape == tensor.data.shape
                               and grad.dtype == tensor.data.dtype)
                 else self._fitted(tensor, grad)
