@@ -11,7 +11,8 @@ import pytest
 
 import tinyseq as ts
 import tinyseq.nn.functional as F
-from tinyseq.ctc import CTCLoss, ctc_loss
+from tinyseq.ctc import ctc_loss
+from tinyseq.nn import CTCLoss
 
 from test_ctc_kernels import brute_force_nll_and_grad, log_softmax
 

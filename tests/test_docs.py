@@ -64,13 +64,15 @@ def test_extending_walkthrough_runs_and_prints_what_the_page_shows(tmp_path):
         assert text in result.stdout, f"docs/extending.md shows output the walkthrough did not print:\n{text}\n{report}"
 
 
-@pytest.mark.parametrize("path", ["tinyseq/ops/elementwise.py", "tinyseq/ops/__init__.py", "tests/op_registry.py"])
+@pytest.mark.parametrize("path", ["tinyseq/ops/elementwise.py", "tinyseq/ops/__init__.py", "tinyseq/ops/_bind.py",
+                                  "tests/op_registry.py"])
 def test_names_the_appended_blocks_rely_on_exist_in_the_files(path):
     """The appended blocks use names from their file (Function, as_tensor, stable_sigmoid,
     __all__, REGISTRY, _unary_entry, MODERATE): if one is renamed, say so here, clearly."""
     needed = {
         "tinyseq/ops/elementwise.py": ["Function", "as_tensor", "def stable_sigmoid", "import numpy as np"],
         "tinyseq/ops/__init__.py": ["__all__"],
+        "tinyseq/ops/_bind.py": ["from ..tensor import Tensor"],
         "tests/op_registry.py": ["REGISTRY", "def _unary_entry", "MODERATE ="],
     }[path]
     text = (ROOT / path).read_text()

@@ -403,3 +403,41 @@ def test_a_loss_kept_after_backward_does_not_keep_the_intermediate_tensors_alive
     loss.backward()
     gc.collect()
     assert watcher() is None, "after backward a kept loss must not pin the intermediate arrays"
+
+
+# ------------------------------------------------------------------------------------------------
+# In-place updates after forward (the version counter)
+# ------------------------------------------------------------------------------------------------
+
+def test_backward_after_an_optimizer_step_through_the_old_graph_is_an_error():
+    """Mul saved w for backward; the step changes w in place, so the second backward would use the
+    new w with the old graph (PyTorch raises here too, with the same words)."""
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    ts.optim.SGD([w], lr=0.1).step()
+    with pytest.raises(RuntimeError, match=r"modified by an in-place operation: input 0 of Mul, a leaf tensor "
+                                           r"of shape \(2,\) and dtype float64"):
+        loss.backward()
+
+
+def test_a_new_forward_after_the_step_backpropagates_normally():
+    """d sum(w * w)/dw = 2w, with w after one SGD step (w - 0.1 * 2w = 0.8w)."""
+    w = leaf([1.0, 2.0])
+    optimizer = ts.optim.SGD([w], lr=0.1)
+    (w * w).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad, 2 * 0.8 * np.array([1.0, 2.0]))
+
+
+def test_an_op_that_saved_nothing_of_the_updated_tensor_still_backpropagates():
+    """Add keeps no input for backward, so its gradient (1) is right whatever w holds now."""
+    w, frozen = leaf([1.0, 2.0]), ts.tensor([5.0, 5.0], dtype=np.float64)
+    loss = ((w + 1.0) * frozen).sum()
+    loss.backward(retain_graph=True)
+    ts.optim.SGD([w], lr=0.1).step()
+    w.grad = None
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [5.0, 5.0])

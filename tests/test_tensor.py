@@ -195,6 +195,29 @@ def test_every_public_op_is_also_a_method(float64):
         x.not_an_op()
 
 
+def test_tensor_methods_match_the_op_list():
+    """Every op in ops.__all__ is a Tensor method (bound in ops/_bind.py) unless it takes a sequence
+    of tensors, and every op method of Tensor is in the op list: the two cannot drift apart."""
+    from tinyseq import ops
+    from tinyseq.ops._bind import FUNCTIONS_ONLY
+
+    assert "__getattr__" not in vars(ts.Tensor), "methods must be defined where grep finds them"
+    assert set(FUNCTIONS_ONLY) <= set(ops.__all__)
+    for name in ops.__all__:
+        if name not in FUNCTIONS_ONLY:
+            assert name in vars(ts.Tensor), f"ops.{name} is no Tensor method: add `Tensor.{name} = {name}` to ops/_bind.py"
+    op_methods = {name for name, value in vars(ts.Tensor).items()
+                  if not name.startswith("_") and getattr(value, "__module__", "").startswith("tinyseq.ops.")
+                  and callable(value)}
+    assert op_methods <= set(ops.__all__) | {"float", "double"}, op_methods - set(ops.__all__)
+
+
+def test_where_method_follows_pytorch_argument_order():
+    """x.where(condition, y) is where(condition, x, y), as torch.Tensor.where."""
+    x, y = ts.tensor([1.0, 2.0]), ts.tensor([10.0, 20.0])
+    np.testing.assert_array_equal(x.where(ts.tensor([True, False]), y).numpy(), [1.0, 20.0])
+
+
 def test_float_and_double_convert_differentiably():
     x = ts.tensor([1.0, 2.0], requires_grad=True)
     y = x.double()

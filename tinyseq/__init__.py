@@ -5,7 +5,8 @@
     import tinyseq.nn.functional as F
 """
 
-from . import nn, ctc, data, metrics, ops, optim  # nn before ctc: CTCLoss is an nn.Module
+from .ops import _bind  # noqa: F401  (gives Tensor its operators and op methods: see that file)
+from . import ctc, data, metrics, nn, ops, optim
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .dtype import get_default_dtype, set_default_dtype
 from .function import Context, Function

@@ -4,7 +4,7 @@ import numpy as np
 
 from . import rng
 from .dtype import as_array, get_default_dtype
-from .ops._args import integer_sizes, shape_args
+from .ops.args import integer_sizes, shape_args
 from .tensor import Tensor
 
 

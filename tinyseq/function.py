@@ -6,24 +6,42 @@ An op is a subclass of Function with two static methods side by side:
     backward(ctx, grad)    d(loss)/d(output) in, one gradient per forward input out
 
 `Function.apply(*args)` unwraps Tensor arguments to their arrays, runs forward, and, when any input
-requires a gradient, wraps the result in a Tensor that remembers this node. Everything an op would
-otherwise have to get right in every backward lives here, once: un-broadcasting each gradient to
-its input's shape, casting it to its input's dtype, and checking that backward returned one
-gradient per input with the right shape.
+requires a gradient, wraps the result in a Tensor whose grad_fn is the call's Context: the context
+is the graph node (as in PyTorch), so one object holds what forward saved and the links to the
+inputs. Everything an op would otherwise have to get right in every backward lives here, once:
+un-broadcasting each gradient to its input's shape, casting it to its input's dtype, checking that
+backward returned one gradient per input with the right shape, and refusing to run on inputs that
+were modified in place after forward saved them.
+
+Imports: tensor.py (the engine's lower half) and grad_mode.py; never an op.
 """
 
 import numpy as np
 
+from . import tensor as _tensor_module
 from .grad_mode import is_grad_enabled
+from .tensor import Tensor
+
+# Creation order of the recorded nodes. Tensor.backward visits nodes newest first, and an in-place
+# update stamps its tensor with the same clock, so "modified after this node was recorded" is a
+# comparison of two numbers (see Context.check_saved_inputs_unmodified).
+_clock = _tensor_module.clock
 
 
 class Context:
-    """Per-call scratch space shared by an op's forward and backward.
+    """One call of an op: scratch space shared by its forward and backward, and, when the call is
+    recorded, the node of the graph that Tensor.backward walks.
 
     needs_input_grad: tuple of bools, one per positional argument of forward.
     save_for_backward(*arrays) / saved_tensors: what backward needs from forward. Arbitrary
-    attributes (ctx.axis = ...) may be stored too.
+    attributes (ctx.axis = ...) may be stored too; all of it is dropped after backward.
+    Set when recorded: function (the op class), inputs (per argument, the Tensor, or None for
+    other values), output_specs ((shape, dtype) per output), sequence (creation order).
     """
+
+    # The engine's fields are slots; an op's own attributes go to __dict__, which free() empties.
+    __slots__ = ("needs_input_grad", "saved_tensors", "freed", "function", "inputs", "output_specs", "sequence",
+                 "__dict__")
 
     def __init__(self, needs_input_grad):
         self.needs_input_grad = needs_input_grad
@@ -34,18 +52,84 @@ class Context:
         """Keep arrays from forward for backward (as ctx.saved_tensors); freed after backward."""
         self.saved_tensors = arrays
 
+    @property
+    def name(self):
+        return self.function.__name__
 
-class Node:
-    """One recorded call: the op, its context, its inputs (None for non-Tensor arguments) and the
-    shapes and dtypes of its outputs (to fill in zeros for outputs that received no gradient)."""
-
-    __slots__ = ("function", "ctx", "inputs", "output_specs")
-
-    def __init__(self, function, ctx, inputs, output_specs):
+    def record(self, function, args, results):
+        """Make this context the graph node of the call: link it to its tensor inputs and mark the
+        results as its outputs."""
         self.function = function
-        self.ctx = ctx
-        self.inputs = inputs
-        self.output_specs = output_specs
+        self.inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
+        self.output_specs = tuple([(r.data.shape, r.data.dtype) for r in results])
+        self.sequence = next(_clock)
+        index = 0
+        for result in results:
+            result._node, result._output_index, result.requires_grad = self, index, True
+            index += 1
+
+    def input_gradients(self, output_grads):
+        """Run the op's backward on its outputs' gradients (None for an output no path used);
+        return one checked gradient, or None, per forward argument."""
+        if self.freed:
+            raise RuntimeError(
+                f"trying to backward through {self.name} a second time: the graph is freed after backward(); "
+                "call backward(retain_graph=True) the first time if you need to go through it again"
+            )
+        if self.sequence < _tensor_module.last_in_place_update:
+            self.check_saved_inputs_unmodified()
+        if len(output_grads) > 1:  # a multi-output op: an output that no path used gets zeros
+            output_grads = [np.zeros(shape, dtype) if g is None else g
+                            for g, (shape, dtype) in zip(output_grads, self.output_specs)]
+        grads = self.function.backward(self, *output_grads)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        if len(grads) != len(self.inputs):
+            raise ValueError(
+                f"{self.name}.backward returned {len(grads)} gradient(s), expected {len(self.inputs)} "
+                "(one per forward input, None where not needed)"
+            )
+        # The common case is tested inline: an array of the input's shape and dtype needs no fixing.
+        return [None if grad is None or tensor is None or not tensor.requires_grad
+                else grad if (type(grad) is np.ndarray and grad.shape == tensor.data.shape
+                              and grad.dtype == tensor.data.dtype)
+                else self._fitted(tensor, grad)
+                for tensor, grad in zip(self.inputs, grads)]
+
+    def _fitted(self, tensor, grad):
+        """grad summed over the axes its input was broadcast along and cast to the input's dtype."""
+        data = tensor.data
+        grad = np.asarray(grad)
+        if grad.ndim >= data.ndim:
+            grad = unbroadcast(grad, data.shape)
+        if grad.shape != data.shape:
+            position = [t is tensor for t in self.inputs].index(True)
+            raise ValueError(
+                f"{self.name}.backward returned a gradient of shape {grad.shape} for input {position}, "
+                f"whose shape is {data.shape}"
+            )
+        return grad.astype(data.dtype, copy=False)
+
+    def check_saved_inputs_unmodified(self):
+        """Refuse to run backward on arrays that an in-place update (an optimizer step) changed after
+        forward saved them: the gradient would silently mix old and new values."""
+        kept = [a for a in self.saved_tensors + tuple(vars(self).values()) if isinstance(a, np.ndarray)]
+        for position, tensor in enumerate(self.inputs):
+            if tensor is None or tensor._version < self.sequence:
+                continue
+            if any(np.may_share_memory(tensor.data, array) for array in kept):
+                raise RuntimeError(
+                    f"one of the tensors needed for gradient computation has been modified by an in-place "
+                    f"operation: input {position} of {self.name}, a {'leaf ' if tensor.is_leaf else ''}tensor "
+                    f"of shape {tensor.shape} and dtype {tensor.dtype}, was updated (e.g. by optimizer.step()) "
+                    f"after {self.name} saved it for backward; run the forward pass again after the update"
+                )
+
+    def free(self):
+        """Drop everything forward kept (saved arrays, masks, indices) and the links to the inputs,
+        so a loss kept after backward holds no intermediate arrays; keep the mark that it was freed."""
+        vars(self).clear()
+        self.saved_tensors, self.inputs, self.freed = (), (), True
 
 
 class Function:
@@ -68,35 +152,14 @@ class Function:
         """Run the op: Tensor arguments are passed to forward as arrays, other arguments as they are;
         returns a Tensor (a tuple of Tensors for several outputs) that records this call when any
         input requires a gradient."""
-        Tensor = _tensor_class()
-        needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-        record = is_grad_enabled() and True in needs_input_grad
-        ctx = Context(needs_input_grad)
+        ctx = Context(tuple([isinstance(a, Tensor) and a.requires_grad for a in args]))
         output = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args])
-        if not isinstance(output, tuple):  # the common case, one output, spelled out for speed
-            result = Tensor._wrap(np.asarray(output), record)
-            if record:
-                inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
-                result._node = Node(cls, ctx, inputs, ((result.data.shape, result.data.dtype),))
-            return result
-        results = tuple([Tensor._wrap(np.asarray(o), record) for o in output])
-        if record:
-            inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
-            node = Node(cls, ctx, inputs, tuple([(r.data.shape, r.data.dtype) for r in results]))
-            for index, r in enumerate(results):
-                r._node, r._output_index = node, index
-        return results
-
-
-def _tensor_class():
-    """tensor.py imports this module, so Tensor is looked up on first use rather than imported."""
-    global _Tensor
-    if _Tensor is None:
-        from .tensor import Tensor as _Tensor
-    return _Tensor
-
-
-_Tensor = None
+        several = type(output) is tuple
+        arrays = output if several else (output,)
+        results = tuple([Tensor._wrap(np.asarray(array)) for array in arrays])
+        if True in ctx.needs_input_grad and is_grad_enabled():
+            ctx.record(cls, args, results)
+        return results if several else results[0]
 
 
 def unbroadcast(grad, shape):
@@ -106,48 +169,9 @@ def unbroadcast(grad, shape):
     extra = grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
+        if grad.shape == shape:
+            return grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
-
-
-def input_gradients(node, output_grads):
-    """Run node's backward on its outputs' gradients; return one checked gradient (or None) per input."""
-    ctx = node.ctx
-    name = node.function.__name__
-    if ctx.freed:
-        raise RuntimeError(
-            f"trying to backward through {name} a second time: the graph is freed after backward(); "
-            "call backward(retain_graph=True) the first time if you need to go through it again"
-        )
-    output_grads = [
-        np.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(output_grads, node.output_specs)
-    ]
-    grads = node.function.backward(ctx, *output_grads)
-    if not isinstance(grads, tuple):
-        grads = (grads,)
-    if len(grads) != len(node.inputs):
-        raise ValueError(
-            f"{name}.backward returned {len(grads)} gradient(s), expected {len(node.inputs)} "
-            "(one per forward input, None where not needed)"
-        )
-    checked = []
-    for position, (tensor, g) in enumerate(zip(node.inputs, grads)):
-        if tensor is None or not tensor.requires_grad or g is None:
-            checked.append(None)
-            continue
-        data = tensor.data
-        if type(g) is np.ndarray and g.shape == data.shape and g.dtype == data.dtype:
-            checked.append(g)  # the common case: nothing to un-broadcast or cast
-            continue
-        g = np.asarray(g)
-        if g.ndim >= data.ndim:
-            g = unbroadcast(g, data.shape)
-        if g.shape != data.shape:
-            raise ValueError(
-                f"{name}.backward returned a gradient of shape {g.shape} for input {position}, "
-                f"whose shape is {tensor.shape}"
-            )
-        checked.append(g.astype(tensor.dtype, copy=False))
-    return checked

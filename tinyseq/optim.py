@@ -1,6 +1,6 @@
 """Optimizers: turn the gradients that backward() left in each parameter's .grad into updates.
 
-This is the last stage of a training step (see DESIGN.md):
+This is the last stage of a training step (docs/architecture.md shows the whole data flow):
 
     loss.backward()            # fills p.grad for every parameter
     optimizer.step()           # p.data <- update(p.data, p.grad, the optimizer's memory of p)
@@ -9,7 +9,9 @@ This is the last stage of a training step (see DESIGN.md):
 The update rules are PyTorch's (torch.optim.SGD, Adam, AdamW), so a model trained here and there
 with the same gradients takes the same steps, up to floating-point rounding. Updates write into
 p.data in place: they are plain numpy arithmetic on arrays, outside the autograd graph, so nothing
-is recorded and anything holding a reference to p.data sees the new values.
+is recorded and anything holding a reference to p.data sees the new values. Each update marks its
+parameter as modified in place, so a backward through a graph recorded before the step (which
+saved the old values) is an error rather than a gradient of half-old, half-new weights.
 
 Parameters can be given as one list, or as parameter groups with their own settings, as in PyTorch:
 
@@ -127,6 +129,7 @@ class Optimizer:
                 if param.grad is not None:
                     _check_grad(param, number, index)
                     self._update(param, param.grad, self.state.setdefault(param, {}), group)
+                    param.mark_modified_in_place()
         return loss
 
     def state_dict(self):

@@ -1,14 +1,27 @@
 """Tensor: a numpy array that remembers how it was made, and backward() that walks that memory.
 
-Every op (tinyseq/ops/) is a Function; calling one on tensors that require gradients records a
-Node (function.py) on its result. backward() orders those nodes so that each runs after every node
-that uses its outputs, then applies the chain rule node by node, from the loss back to the leaves.
+Every op (tinyseq/ops/) is a Function (function.py); calling one on tensors that require gradients
+records its Context as a node of the graph on its result (`_node`). backward() orders those nodes so
+that each runs after every node that uses its outputs, then applies the chain rule node by node,
+from the loss back to the leaves.
+
+This is the bottom of the package: it imports no op and not function.py. The operators and the
+op methods (x + y, x.sum(), x.reshape(...)) are attached to Tensor in one place,
+tinyseq/ops/_bind.py, because the ops are built on Tensor and not the other way round.
 """
+
+import itertools
+from operator import attrgetter
 
 import numpy as np
 
 from .dtype import as_array, get_default_dtype
-from .function import input_gradients
+
+# One clock for the whole engine: recorded nodes take their creation order from it and in-place
+# updates stamp the tensor they change with it, so "changed after this node saved it" is a < test.
+clock = itertools.count(1)
+# The time of the most recent in-place update anywhere: a node created after it needs no check.
+last_in_place_update = 0
 
 
 class Tensor:
@@ -21,13 +34,14 @@ class Tensor:
     # Makes `ndarray + tensor` call Tensor.__radd__ instead of numpy broadcasting over the tensor.
     __array_priority__ = 1000
     # Fixed attributes: smaller and faster to create, which matters at one tensor per recorded op.
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_output_index", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_output_index", "_version", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = as_array(data.data if isinstance(data, Tensor) else data, dtype)
         self.grad = None
         self._node = None
         self._output_index = 0
+        self._version = 0
         self.requires_grad = bool(requires_grad)
         if self.requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad: only floating-point tensors can require gradients, got {self.dtype}")
@@ -36,9 +50,16 @@ class Tensor:
     def _wrap(cls, array, requires_grad=False):
         """Wrap an op's output array as is (no dtype conversion)."""
         tensor = cls.__new__(cls)
-        tensor.data, tensor.grad, tensor._node, tensor._output_index = array, None, None, 0
+        tensor.data, tensor.grad, tensor._node, tensor._output_index, tensor._version = array, None, None, 0, 0
         tensor.requires_grad = requires_grad
         return tensor
+
+    def mark_modified_in_place(self):
+        """Record that self.data was just changed in place (an optimizer step does this), so that a
+        backward through a graph that saved the old values fails instead of mixing old and new.
+        (Assigning a new array to .data needs no mark: the graph keeps the old array it saved.)"""
+        global last_in_place_update
+        self._version = last_in_place_update = next(clock)
 
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
@@ -98,6 +119,22 @@ class Tensor:
         grad: the upstream gradient, shape of self; may be omitted only for a one-element tensor.
         retain_graph: keep the saved arrays so backward can run through this graph again.
         """
+        pending = {}  # node -> the gradients received so far, one entry per output of the node
+        _send(pending, self, self._upstream_gradient(grad))
+        if self._node is None:
+            return
+        for node in _nodes_newest_first(self._node):
+            output_grads = pending.pop(node, None)
+            if output_grads is None:  # every path from the loss to this node carried no gradient
+                continue
+            for tensor, input_grad in zip(node.inputs, node.input_gradients(output_grads)):
+                if input_grad is not None:
+                    _send(pending, tensor, input_grad)
+            if not retain_graph:
+                node.free()
+
+    def _upstream_gradient(self, grad):
+        """The gradient backward starts from, checked: ones for a one-element tensor, else grad."""
         if not self.requires_grad:
             raise ValueError(
                 "backward(): this tensor does not require grad and has no graph; "
@@ -106,61 +143,17 @@ class Tensor:
         if grad is None:
             if self.data.size != 1:
                 raise ValueError(f"backward(): grad must be given for a non-scalar output, got shape {self.shape}")
-            grad = np.ones_like(self.data)
-        else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward(): grad must have the output's shape {self.shape}, got {grad.shape}")
-        if self._node is None:
-            self._accumulate(grad)
-            return
-        pending = {(id(self._node), self._output_index): grad}
-        for node in _nodes_outputs_first(self._node):
-            if len(node.output_specs) == 1:  # the common case, spelled out for speed
-                output_grads = [pending.pop((id(node), 0), None)]
-                if output_grads[0] is None:
-                    continue
-            else:
-                output_grads = [pending.pop((id(node), i), None) for i in range(len(node.output_specs))]
-                if all(g is None for g in output_grads):
-                    continue
-            for tensor, g in zip(node.inputs, input_gradients(node, output_grads)):
-                if g is None:
-                    continue
-                if tensor._node is None:
-                    tensor._accumulate(g)
-                else:
-                    key = (id(tensor._node), tensor._output_index)
-                    # A tensor used by several ops receives the sum of the gradients along every path.
-                    pending[key] = g if key not in pending else pending[key] + g
-            if not retain_graph:
-                # Drop everything forward kept (saved arrays, masks, indices) and the links to the
-                # inputs, so a loss kept after backward holds no intermediate arrays; keep the mark.
-                node.ctx.__dict__.clear()
-                node.ctx.saved_tensors, node.ctx.freed = (), True
-                node.inputs = ()
+            return np.ones_like(self.data)
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward(): grad must have the output's shape {self.shape}, got {grad.shape}")
+        return grad
 
     def _accumulate(self, grad):
         if self.grad is None:
             self.grad = grad.copy()  # a copy: grad may be an array another gradient also points to
         else:
             self.grad += grad
-
-    # Operators; the ops live in tinyseq/ops/, imported at the bottom of this file.
-    def __add__(self, other): return _ops.add(self, other)
-    def __radd__(self, other): return _ops.add(other, self)
-    def __sub__(self, other): return _ops.sub(self, other)
-    def __rsub__(self, other): return _ops.sub(other, self)
-    def __mul__(self, other): return _ops.mul(self, other)
-    def __rmul__(self, other): return _ops.mul(other, self)
-    def __truediv__(self, other): return _ops.div(self, other)
-    def __rtruediv__(self, other): return _ops.div(other, self)
-    def __pow__(self, other): return _ops.pow(self, other)
-    def __rpow__(self, other): return _ops.pow(other, self)
-    def __matmul__(self, other): return _ops.matmul(self, other)
-    def __rmatmul__(self, other): return _ops.matmul(other, self)
-    def __neg__(self): return _ops.neg(self)
-    def __getitem__(self, index): return _ops.getitem(self, index)
 
     # Comparisons give bool tensors outside the graph: a step function has no useful gradient.
     def _compare(self, other, compare):
@@ -181,18 +174,6 @@ class Tensor:
     def __ne__(self, other): return self._compare(other, np.not_equal)
     __hash__ = object.__hash__
 
-    @property
-    def T(self):
-        """All dimensions reversed (numpy's .T)."""
-        return _ops.permute(self, *reversed(range(self.ndim)))
-
-    def __getattr__(self, name):
-        # x.exp(), x.sum(dim=0), x.reshape(2, 3), ...: every public op is also a method.
-        if name in _ops.__all__:
-            op = getattr(_ops, name)
-            return lambda *args, **kwargs: op(self, *args, **kwargs)
-        raise AttributeError(f"'Tensor' object has no attribute '{name}'")
-
     def argmax(self, dim=None, keepdim=False):
         """Indices of the maxima (an integer tensor, outside the graph)."""
         if dim is not None:
@@ -207,34 +188,35 @@ class Tensor:
             raise ValueError(f"argmax: cannot take the argmax over an empty dimension of a tensor of shape {self.shape}")
         return Tensor._wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)))
 
-    def float(self):
-        """This tensor as float32, differentiably (same shape)."""
-        return _ops.to_dtype(self, np.float32)
 
-    def double(self):
-        """This tensor as float64, differentiably (same shape)."""
-        return _ops.to_dtype(self, np.float64)
+def _send(pending, tensor, grad):
+    """Deliver grad to tensor: into .grad for a leaf, else to the pending gradients of its node."""
+    node = tensor._node
+    if node is None:
+        tensor._accumulate(grad)
+        return
+    received = pending.get(node)
+    if received is None:
+        received = pending[node] = [None] * len(node.output_specs)
+    index = tensor._output_index
+    # A tensor used by several ops receives the sum of the gradients along every path; `+`, not
+    # `+=`, because grad may be the very array another input also received (add passes it on).
+    received[index] = grad if received[index] is None else received[index] + grad
 
 
-def _nodes_outputs_first(root):
-    """The nodes reachable from root, each before every node that produced one of its inputs.
+def _nodes_newest_first(root):
+    """The nodes that root depends on, root included, newest first.
 
-    An iterative depth-first post-order, reversed: no recursion, so a 20,000-step chain is fine.
+    Why that order works: an op can only take tensors that already exist, so every node is created
+    after the nodes that made its inputs. Newest first, a node therefore comes after every node that
+    uses its outputs, so all its gradient has arrived when its turn comes (a topological order, with
+    no recursion: a 20,000-step chain is fine).
     """
-    order, visited = [], {id(root)}
-    stack = [(root, iter(root.inputs))]
+    nodes, stack = {root}, [root]
     while stack:
-        node, inputs = stack[-1]
-        for tensor in inputs:
+        for tensor in stack.pop().inputs:
             parent = None if tensor is None else tensor._node
-            if parent is not None and id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, iter(parent.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return reversed(order)
-
-
-from . import ops as _ops  # noqa: E402  (ops import Tensor, so they come after it)
+            if parent is not None and parent not in nodes:
+                nodes.add(parent)
+                stack.append(parent)
+    return sorted(nodes, key=attrgetter("sequence"), reverse=True)

@@ -1,4 +1,4 @@
-"""The CTC loss as an autograd Function, the functional ctc_loss() and the CTCLoss module.
+"""The CTC loss as an autograd Function and the functional ctc_loss() (nn.CTCLoss, in nn/loss.py, calls it).
 
 Where this sits: a recurrent model produces log_probs (T, N, C) through log_softmax; ctc_loss()
 checks its arguments, brings the targets to one padded layout and calls CTCLossFunction, whose
@@ -25,7 +25,6 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import is_grad_enabled
-from ..nn.module import Module
 from ..tensor import Tensor
 from . import kernels
 
@@ -128,28 +127,6 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return CTCLossFunction.apply(
         log_probs, padded_targets, input_lengths, target_lengths, blank, reduction, bool(zero_infinity)
     )
-
-
-class CTCLoss(Module):
-    """The CTC loss as a module (PyTorch's nn.CTCLoss): CTCLoss(blank=0, reduction="mean",
-    zero_infinity=False)(log_probs, targets, input_lengths, target_lengths). See ctc_loss()."""
-
-    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
-        super().__init__()
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"CTCLoss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-        if not isinstance(blank, numbers.Integral) or isinstance(blank, (bool, np.bool_)) or blank < 0:
-            raise ValueError(f"CTCLoss: blank must be a non-negative int, got {blank!r}")
-        self.blank = int(blank)
-        self.reduction = reduction
-        self.zero_infinity = zero_infinity
-
-    def forward(self, log_probs, targets, input_lengths, target_lengths):
-        return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
-                        self.zero_infinity)
-
-    def extra_repr(self):
-        return f"blank={self.blank}, reduction={self.reduction!r}, zero_infinity={self.zero_infinity}"
 
 
 def _run_kernel(log_probs, targets, input_lengths, target_lengths, blank, compute_grad, grad_scale):

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from ._args import as_tensor, floating, operands
+from .args import as_tensor, floating, operands
 
 
 class Add(Function):

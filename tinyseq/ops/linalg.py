@@ -3,7 +3,8 @@
 import numpy as np
 
 from ..function import Function
-from ._args import as_tensor, broadcastable
+from ..tensor import Tensor
+from .args import as_tensor, broadcastable
 
 
 class MatMul(Function):
@@ -43,7 +44,8 @@ class MatMul(Function):
 def matmul(a, b):
     """Matrix product a @ b: (..., n, k) @ (..., k, m) -> (..., n, m), with 1-D operands allowed."""
     a, b = as_tensor(a, like=b), as_tensor(b, like=a)
-    a_shape, b_shape = np.shape(getattr(a, "data", a)), np.shape(getattr(b, "data", b))
+    a_shape = a.data.shape if isinstance(a, Tensor) else np.shape(a)
+    b_shape = b.data.shape if isinstance(b, Tensor) else np.shape(b)
     if len(a_shape) == 0 or len(b_shape) == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_shape} and {b_shape}")
     a_dtype, b_dtype = np.result_type(getattr(a, "data", a)), np.result_type(getattr(b, "data", b))

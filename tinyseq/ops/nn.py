@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import rng
 from ..function import Function
-from ._args import as_tensor, is_integer, normalize_dim, require_floating
+from .args import as_tensor, is_integer, normalize_dim, require_floating
 from .reduce import max_shift
 
 

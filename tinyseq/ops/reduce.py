@@ -8,7 +8,7 @@ them as size-1 axes (`_keep`).
 import numpy as np
 
 from ..function import Function
-from ._args import as_tensor, check_keepdim, floating, normalize_dim, require_floating
+from .args import as_tensor, check_keepdim, floating, normalize_dim, require_floating
 
 
 def _keep(grad, axes, keepdim):

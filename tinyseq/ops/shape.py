@@ -11,7 +11,7 @@ import numpy as np
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import to_dtype
-from ._args import as_tensor, integer_sizes, is_integer, normalize_dim, shape_args
+from .args import as_tensor, integer_sizes, is_integer, normalize_dim, shape_args
 
 
 class Reshape(Function):

@@ -1,5 +1,6 @@
-"""Argument handling shared by the op front ends: turning operands into tensors and checking
-shapes early, so a user sees the op's name and both shapes instead of a numpy error from inside."""
+"""Argument handling shared by the op front ends and the factories (creation.py): turning operands
+into tensors and checking shapes early, so a user sees the op's name and both shapes instead of a
+numpy error from inside."""
 
 import numbers
 
@@ -29,6 +30,10 @@ def operands(a, b, op_name, true_division=False):
     meeting a float tensor takes that tensor's dtype, and meeting a Python float (or divided, when
     true_division) takes the default dtype.
     """
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
+        if a.data.shape != b.data.shape and not broadcastable(a.data.shape, b.data.shape):
+            raise ValueError(f"{op_name}: shapes {a.data.shape} and {b.data.shape} cannot be broadcast together")
+        return a, b  # the common case: two float tensors of one dtype
     a = as_tensor(a, like=b)
     b = as_tensor(b, like=a)
     a_shape = a.data.shape if isinstance(a, Tensor) else ()
@@ -95,7 +100,10 @@ def check_keepdim(keepdim, op_name):
 
 def broadcastable(a_shape, b_shape):
     """numpy's rule: aligned from the last dimension, each pair of sizes is equal or has a 1."""
-    return all(m == n or m == 1 or n == 1 for m, n in zip(reversed(a_shape), reversed(b_shape)))
+    for m, n in zip(reversed(a_shape), reversed(b_shape)):
+        if m != n and m != 1 and n != 1:
+            return False
+    return True
 
 
 def normalize_dim(dim, ndim, op_name, name="dim"):
