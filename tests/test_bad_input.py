@@ -245,6 +245,7 @@ BAD_CALLS = [
     row("compare shapes", lambda: ts.ones(2) < ts.ones(3), ValueError, "less: cannot compare a tensor of shape (2,)"),
     row("compare with str", lambda: ts.ones(2) == "a", TypeError, "equal: cannot compare a tensor of shape (2,) and dtype float32 with str ()"),
     row("backward non-scalar", lambda: (ts.ones(2, requires_grad=True) * 2).backward(), ValueError, "backward(): grad must be given for a non-scalar output, got shape (2,)"),
+    row("backward str grad", lambda: (ts.ones(2, requires_grad=True) * 2).backward("ab"), TypeError, "backward(): grad must be numbers of the output's shape (2,), got 'ab'"),
     row("backward no graph", lambda: ts.ones(1).backward(), ValueError, "backward(): this tensor does not require grad"),
     # --- elementwise ---------------------------------------------------------------------------
     row("add shapes", lambda: ts.ones(2, 3) + ts.ones(4), ValueError, "add: shapes (2, 3) and (4,) cannot be broadcast together"),

@@ -144,7 +144,10 @@ class Tensor:
             if self.data.size != 1:
                 raise ValueError(f"backward(): grad must be given for a non-scalar output, got shape {self.shape}")
             return np.ones_like(self.data)
-        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        try:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"backward(): grad must be numbers of the output's shape {self.shape}, got {grad!r}") from None
         if grad.shape != self.shape:
             raise ValueError(f"backward(): grad must have the output's shape {self.shape}, got {grad.shape}")
         return grad
