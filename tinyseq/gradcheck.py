@@ -57,20 +57,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     analytic = {i: (np.zeros(inputs[i].shape) if inputs[i].grad is None else inputs[i].grad) for i in checked}
     made_by = f" (its output made by {output.grad_fn})" if output.grad_fn else ""
 
-    def objective():
-        with no_grad():
-            return float(np.sum(fn(*inputs).data * cotangent))
-
     for i in checked:
         values = inputs[i].data
+        numerical_gradient = finite_differences(fn, inputs, values, cotangent, eps)
         for index in np.ndindex(values.shape):
             original = values[index]
-            values[index] = original + eps
-            plus = objective()
-            values[index] = original - eps
-            minus = objective()
-            values[index] = original
-            numerical = (plus - minus) / (2 * eps)
+            numerical = numerical_gradient[index]
             found = analytic[i][index]
             allowed = atol + rtol * abs(numerical)
             if not abs(found - numerical) <= allowed:
@@ -87,6 +79,29 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
                     f"analytic {found:.10g}, numerical {numerical:.10g}"
                 )
     return True
+
+
+def finite_differences(fn, inputs, values, cotangent, eps):
+    """d<cotangent, fn(*inputs)>/d values by central differences, one element at a time.
+
+    values: the array of one of the inputs (shape S), changed in place and restored, so views and
+    strides are kept. Returns a float64 array of shape S:
+    (f(x + eps e_k) - f(x - eps e_k)) / (2 eps) with f = sum(cotangent * fn(*inputs)).
+    """
+    def objective():
+        with no_grad():
+            return float(np.sum(fn(*inputs).data * cotangent))
+
+    gradient = np.zeros(values.shape)
+    for index in np.ndindex(values.shape):
+        original = values[index]
+        values[index] = original + eps
+        plus = objective()
+        values[index] = original - eps
+        minus = objective()
+        values[index] = original
+        gradient[index] = (plus - minus) / (2 * eps)
+    return gradient
 
 
 def _check_arguments(fn, inputs, eps, atol, rtol, seed):

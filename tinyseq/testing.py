@@ -18,8 +18,7 @@ import numbers
 
 import numpy as np
 
-from .grad_mode import no_grad
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, finite_differences, gradcheck
 from .ops.shape import concat
 from .tensor import Tensor
 
@@ -208,7 +207,7 @@ def _gradient_report(name, fn, tensors, seed, eps, rtol, atol):
         if not tensor.requires_grad:
             continue
         analytic = np.zeros(tensor.shape) if tensor.grad is None else np.array(tensor.grad, dtype=np.float64)
-        numerical = _finite_differences(fn, tensors, tensor.data, cotangent, eps)
+        numerical = finite_differences(fn, tensors, tensor.data, cotangent, eps)
         excess = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
         excess = np.where(np.isnan(excess), np.inf, excess)
         element = np.unravel_index(np.argmax(excess), excess.shape)
@@ -223,25 +222,6 @@ def _gradient_report(name, fn, tensors, seed, eps, rtol, atol):
         f"  gradient of input {position} from backward:            {_show(analytic)}\n"
         f"  gradient of input {position} from finite differences:  {_show(numerical)}"
     )
-
-
-def _finite_differences(fn, tensors, values, cotangent, eps):
-    """d<cotangent, fn>/d values by central differences, one element at a time (values is changed
-    in place and restored, so views and strides are kept)."""
-    def objective():
-        with no_grad():
-            return float(np.sum(fn(*tensors).data * cotangent))
-
-    gradient = np.zeros(values.shape)
-    for index in np.ndindex(values.shape):
-        original = values[index]
-        values[index] = original + eps
-        plus = objective()
-        values[index] = original - eps
-        minus = objective()
-        values[index] = original
-        gradient[index] = (plus - minus) / (2 * eps)
-    return gradient
 
 
 def _describe(arrays):
