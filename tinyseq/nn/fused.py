@@ -7,11 +7,12 @@ equations run inside a single op. What costs time, and how this file keeps it do
   - the matmuls: the input projection of all steps is one matmul before this op (nn/rnn.py), the
     recurrent weights' gradient is one matmul over all steps after the loop, and each step's
     recurrent matmul writes into a preallocated buffer (np.matmul(..., out=));
-  - the gate nonlinearities: one vectorised np.tanh over all gates of a step, since
-    sigmoid(x) = tanh(x / 2) / 2 + 1/2 (numpy's tanh is vectorised; a compiled scalar loop is not);
-  - everything else elementwise (adding the input projection, the cell update, masking past a
-    sequence's end, and the whole backward chain rule of a step) is a small Numba loop per step that
-    writes into preallocated arrays: no Python allocation inside the time loop. The loops stay
+  - everything elementwise (the gate nonlinearities, adding the input projection, the cell update,
+    masking past a sequence's end, and the whole backward chain rule of a step) is one or two Numba
+    loops per step that write into preallocated arrays: no Python allocation inside the time loop.
+    The loops are written so that the compiler vectorises them (see the note above _gate_activations),
+    and their tanh and sigmoid come from nn/fast_tanh.py, which vectorises in float32 (numpy's
+    float32 tanh does not on AVX2 machines: it cost more than the recurrent matmul). The loops stay
     readable Python; NUMBA_DISABLE_JIT=1 runs them as such.
 Under no_grad (or when no input requires a gradient) forward keeps nothing for backward.
 
@@ -34,6 +35,9 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import is_grad_enabled
+from .fast_tanh import sigmoid, tanh
+
+ZERO, ONE = np.float32(0.0), np.float32(1.0)  # float32 constants keep float32 arithmetic float32
 
 
 def _keeps_graph(ctx):
@@ -117,74 +121,90 @@ class RNNSequence(Function):
 # ---------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
-def _lstm_gate_inputs(gate, x_proj, bias, hidden):
-    """gate <- (h_{t-1} W_hh^T + x_proj_t + b_hh) * scale, where gate holds the matmul on entry and the
-    scale is 1/2 for i, f, o (so that one tanh gives sigmoid(a) = tanh(a / 2) / 2 + 1/2) and 1 for g."""
+# Each compiled loop below reads and writes whole rows with one store per array and iteration, so
+# that LLVM vectorises it (8 float32 at a time with AVX2): a loop that stores into one array at two
+# column offsets (gate[b, j] and gate[b, H + j]) is left scalar, because the compiler cannot prove the
+# offset H is wider than a vector. error_model="numpy" drops the division-by-zero check of Python
+# semantics, which would also keep the tanh's division scalar.
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gate_activations(recurrent, x_proj, bias, tanh_start, tanh_stop, gate):
+    """gate = act(recurrent + x_proj + bias), all (B, G*H) but bias (G*H,): tanh on the columns
+    [tanh_start, tanh_stop) (the LSTM's C~ gate), sigmoid on the others."""
     batch, width = gate.shape
     for b in range(batch):
-        for j in range(width):
-            value = gate[b, j] + x_proj[b, j] + bias[j]
-            gate[b, j] = value if 2 * hidden <= j < 3 * hidden else 0.5 * value
+        for k in range(width):
+            pre = recurrent[b, k] + x_proj[b, k] + bias[k]
+            gate[b, k] = tanh(pre) if tanh_start <= k < tanh_stop else sigmoid(pre)
 
 
-@numba.njit(cache=True)
-def _lstm_cell_update(gate, c_prev, cell):
-    """gate holds tanh of the scaled pre-activations; turn i, f, o into sigmoids in place and compute
-    the new cell state C_t = f C_{t-1} + i C~_t into cell (B, H)."""
+@numba.njit(cache=True, error_model="numpy")
+def _lstm_cell(gate, c_prev, h_prev, active, tanh_c, output, h_next, c_next):
+    """C_t = f C_{t-1} + i C~,  h_t = o tanh(C_t)  from the gates (B, 4H); writes tanh(C_t) (kept for
+    backward), the output and both states (B, H). Past a sequence's end (active false) the output is
+    zero and both states are carried over."""
     batch, hidden = c_prev.shape
     for b in range(batch):
+        running = active[b]
         for j in range(hidden):
-            input_gate = 0.5 * gate[b, j] + 0.5
-            forget_gate = 0.5 * gate[b, hidden + j] + 0.5
-            gate[b, j], gate[b, hidden + j] = input_gate, forget_gate
-            gate[b, 3 * hidden + j] = 0.5 * gate[b, 3 * hidden + j] + 0.5
-            cell[b, j] = forget_gate * c_prev[b, j] + input_gate * gate[b, 2 * hidden + j]
+            i, f = gate[b, j], gate[b, hidden + j]
+            candidate, o = gate[b, 2 * hidden + j], gate[b, 3 * hidden + j]
+            c = f * c_prev[b, j] + i * candidate
+            tanh_c[b, j] = tanh(c)
+            h = o * tanh_c[b, j]
+            output[b, j] = h if running else ZERO
+            h_next[b, j] = h if running else h_prev[b, j]
+            c_next[b, j] = c if running else c_prev[b, j]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _lstm_step(recurrent, x_proj, bias, c_prev, h_prev, active, gate, tanh_c, output, h_next, c_next):
+    """The elementwise part of one LSTM step, from recurrent = h_{t-1} W_hh^T (B, 4H): the gates
+    i, f, o = sigmoid(.), C~ = tanh(.) of x_proj + recurrent + b_hh into gate, then the cell."""
+    hidden = c_prev.shape[1]
+    _gate_activations(recurrent, x_proj, bias, 2 * hidden, 3 * hidden, gate)
+    _lstm_cell(gate, c_prev, h_prev, active, tanh_c, output, h_next, c_next)
 
 
 @numba.njit(cache=True)
-def _lstm_hidden_update(gate, tanh_c, cell, h_prev, c_prev, active, output, h_next, c_next):
-    """h_t = o tanh(C_t) for running sequences (output and carried state); past a sequence's end the
-    output is zero and both states are carried over."""
-    batch, hidden = h_prev.shape
-    for b in range(batch):
-        for j in range(hidden):
-            if active[b]:
-                h = gate[b, 3 * hidden + j] * tanh_c[b, j]
-                output[b, j], h_next[b, j], c_next[b, j] = h, h, cell[b, j]
-            else:
-                output[b, j], h_next[b, j], c_next[b, j] = 0.0, h_prev[b, j], c_prev[b, j]
-
-
-@numba.njit(cache=True)
-def _lstm_cell_backward(grad_output, grad_h, grad_c, gate, c_prev, tanh_c, active, grad_pre, grad_c_prev):
+def _lstm_cell_backward(grad_output, grad_h, grad_c, gate, c_prev, tanh_c, active, grad_pre, grad_cell,
+                        grad_c_prev):
     """The chain rule through one step's elementwise part: from d h_t (output and carried) and
-    d C_t to the gates' pre-activations (B, 4H) and to C_{t-1} (B, H)."""
+    d C_t to the gates' pre-activations grad_pre (B, 4H) and to C_{t-1} (B, H). grad_cell (B, H) is
+    scratch space for d C_t. Past a sequence's end the state passed through unchanged: d C_{t-1} = d C_t
+    and the gates get no gradient. One loop per gate column block, each vectorisable:
+        d C_t  = d C_t (carried) + d h_t o (1 - tanh(C_t)^2)
+        d i = d C_t C~ i (1 - i),   d f = d C_t C_{t-1} f (1 - f),
+        d C~ = d C_t i (1 - C~^2),  d o = d h_t tanh(C_t) o (1 - o),   d C_{t-1} = d C_t f"""
     batch, hidden = grad_h.shape
     for b in range(batch):
+        running = active[b]
         for j in range(hidden):
-            if not active[b]:
-                grad_c_prev[b, j] = grad_c[b, j]  # the state passed through unchanged
-                for gate_index in range(4):
-                    grad_pre[b, gate_index * hidden + j] = 0.0
-                continue
-            input_gate, forget_gate = gate[b, j], gate[b, hidden + j]
-            candidate, output_gate = gate[b, 2 * hidden + j], gate[b, 3 * hidden + j]
-            grad_hidden = grad_output[b, j] + grad_h[b, j]
-            grad_cell = grad_c[b, j] + grad_hidden * output_gate * (1 - tanh_c[b, j] * tanh_c[b, j])
-            grad_pre[b, j] = grad_cell * candidate * input_gate * (1 - input_gate)
-            grad_pre[b, hidden + j] = grad_cell * c_prev[b, j] * forget_gate * (1 - forget_gate)
-            grad_pre[b, 2 * hidden + j] = grad_cell * input_gate * (1 - candidate * candidate)
-            grad_pre[b, 3 * hidden + j] = grad_hidden * tanh_c[b, j] * output_gate * (1 - output_gate)
-            grad_c_prev[b, j] = grad_cell * forget_gate
+            o = gate[b, 3 * hidden + j]
+            total = grad_c[b, j] + (grad_output[b, j] + grad_h[b, j]) * o * (ONE - tanh_c[b, j] * tanh_c[b, j])
+            grad_cell[b, j] = total if running else ZERO
+            grad_c_prev[b, j] = total * gate[b, hidden + j] if running else grad_c[b, j]
+        for j in range(hidden):
+            i = gate[b, j]
+            grad_pre[b, j] = grad_cell[b, j] * gate[b, 2 * hidden + j] * i * (ONE - i)
+        for j in range(hidden):
+            f = gate[b, hidden + j]
+            grad_pre[b, hidden + j] = grad_cell[b, j] * c_prev[b, j] * f * (ONE - f)
+        for j in range(hidden):
+            candidate = gate[b, 2 * hidden + j]
+            grad_pre[b, 2 * hidden + j] = grad_cell[b, j] * gate[b, j] * (ONE - candidate * candidate)
+        for j in range(hidden):
+            o = gate[b, 3 * hidden + j]
+            grad_hidden = grad_output[b, j] + grad_h[b, j] if running else ZERO
+            grad_pre[b, 3 * hidden + j] = grad_hidden * tanh_c[b, j] * o * (ONE - o)
 
 
 class LSTMSequence(Function):
     """The LSTM recurrence (equations in cells.lstm_step) over all T steps.
 
-    Forward, per step: the recurrent matmul into the step's gate buffer, one compiled loop adding the
-    input projection, one np.tanh over all four gates, a compiled cell update, np.tanh(C_t), and a
-    compiled output update. Backward, per step: one compiled loop for the elementwise chain rule
+    Forward, per step: the recurrent matmul into a buffer, then one compiled loop for everything
+    elementwise (_lstm_step). Backward, per step: one compiled loop for the elementwise chain rule
     (_lstm_cell_backward), then one matmul into a buffer."""
 
     @staticmethod
@@ -200,16 +220,12 @@ class LSTMSequence(Function):
         tanh_c = np.empty((seq_len if keep else 1, batch, hidden), dtype)
         h_all, c_all = (np.empty((seq_len + 1, batch, hidden), dtype) for _ in range(2))
         h_all[0], c_all[0] = h0, c0  # h_all[t], c_all[t]: the state before step t
-        cell = np.empty((batch, hidden), dtype)
+        recurrent = np.empty((batch, 4 * hidden), dtype)  # h_{t-1} W_hh^T, one step at a time
         for t in range(seq_len):
             gate, tanh_c_t = gates[t if keep else 0], tanh_c[t if keep else 0]
-            np.matmul(h_all[t], weight_hh_t, out=gate)
-            _lstm_gate_inputs(gate, x_proj[t], bias, hidden)
-            np.tanh(gate, out=gate)
-            _lstm_cell_update(gate, c_all[t], cell)  # C_t = f C_{t-1} + i C~_t
-            np.tanh(cell, out=tanh_c_t)
-            _lstm_hidden_update(gate, tanh_c_t, cell, h_all[t], c_all[t], mask[t], outputs[t], h_all[t + 1],
-                                c_all[t + 1])  # h_t = o tanh(C_t)
+            np.matmul(h_all[t], weight_hh_t, out=recurrent)
+            _lstm_step(recurrent, x_proj[t], bias, c_all[t], h_all[t], mask[t], gate, tanh_c_t, outputs[t],
+                       h_all[t + 1], c_all[t + 1])
         if keep:
             ctx.save_for_backward(gates, h_all, c_all, tanh_c, weight_hh)
             ctx.active, ctx.steps, ctx.has_bias = mask, _active_steps(active, seq_len), bias_hh is not None
@@ -223,11 +239,12 @@ class LSTMSequence(Function):
         # Two buffers each for d h and d C, swapped every step: step t reads one and writes the other.
         grad_h_buffers = [np.array(grad_h, order="C"), np.empty_like(h_all[0])]
         grad_c_buffers = [np.array(grad_c, order="C"), np.empty_like(c_all[0])]
+        grad_cell = np.empty_like(c_all[0])  # scratch for d C_t
         for step, t in enumerate(reversed(range(gates.shape[0]))):
             grad_h, grad_h_prev = grad_h_buffers[step % 2], grad_h_buffers[1 - step % 2]
             grad_c, grad_c_prev = grad_c_buffers[step % 2], grad_c_buffers[1 - step % 2]
             _lstm_cell_backward(grad_outputs[t], grad_h, grad_c, gates[t], c_all[t], tanh_c[t], ctx.active[t],
-                                grad_pre[t], grad_c_prev)
+                                grad_pre[t], grad_cell, grad_c_prev)
             np.matmul(grad_pre[t], weight_hh, out=grad_h_prev)
             _carry_inactive(grad_h_prev, grad_h, ctx.steps[t])
         grad_h, grad_c = grad_h_buffers[gates.shape[0] % 2], grad_c_buffers[gates.shape[0] % 2]
@@ -241,86 +258,81 @@ class LSTMSequence(Function):
 # ---------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
-def _gru_reset_update_inputs(gate, recurrent, x_proj, bias, hidden):
-    """gate[:, :2H] <- (x_proj + h W_hh^T + b_hh) / 2 for r and z, so that one tanh gives the sigmoids."""
-    batch = gate.shape[0]
-    for b in range(batch):
-        for j in range(2 * hidden):
-            gate[b, j] = 0.5 * (recurrent[b, j] + x_proj[b, j] + bias[j])
-
-
-@numba.njit(cache=True)
-def _gru_candidate_inputs(gate, recurrent, x_proj, h_prev, bias, reset_after, hidden_n):
-    """Turn r, z into sigmoids in place; then, with reset_after, hidden_n = W_hn h + b_hn (from the
-    matmul in `recurrent`) and gate n <- x_n + r * hidden_n; without, hidden_n = r * h (the n gate's
-    matmul comes after this loop)."""
+@numba.njit(cache=True, error_model="numpy")
+def _gru_reset_update(recurrent, x_proj, bias, h_prev, reset_after, gate, hidden_n):
+    """r, z = sigmoid(x_proj + h_{t-1} W_hh^T + b_hh) into gate[:, :2H] (recurrent holds the matmul),
+    then what the n gate takes from h_{t-1}: hidden_n = W_hn h_{t-1} + b_hn (reset_after, from the
+    matmul's last H columns) or r * h_{t-1} (not: the n gate's own matmul of it comes next)."""
     batch, hidden = h_prev.shape
     for b in range(batch):
-        for j in range(hidden):
-            reset = 0.5 * gate[b, j] + 0.5
-            gate[b, j] = reset
-            gate[b, hidden + j] = 0.5 * gate[b, hidden + j] + 0.5
-            if reset_after:
+        for k in range(2 * hidden):
+            gate[b, k] = sigmoid(recurrent[b, k] + x_proj[b, k] + bias[k])
+        if reset_after:
+            for j in range(hidden):
                 hidden_n[b, j] = recurrent[b, 2 * hidden + j] + bias[2 * hidden + j]
-                gate[b, 2 * hidden + j] = x_proj[b, 2 * hidden + j] + reset * hidden_n[b, j]
-            else:
-                hidden_n[b, j] = reset * h_prev[b, j]
+        else:
+            for j in range(hidden):
+                hidden_n[b, j] = gate[b, j] * h_prev[b, j]
 
 
-@numba.njit(cache=True)
-def _gru_candidate_inputs_reset_before(gate, recurrent_n, x_proj, bias, hidden):
-    """gate n <- x_n + W_hn (r * h) + b_hn, the matmul already in recurrent_n (B, H)."""
-    batch = gate.shape[0]
-    for b in range(batch):
-        for j in range(hidden):
-            gate[b, 2 * hidden + j] = x_proj[b, 2 * hidden + j] + recurrent_n[b, j] + bias[2 * hidden + j]
-
-
-@numba.njit(cache=True)
-def _gru_hidden_update(gate, h_prev, active, output, h_next):
-    """h_t = n + z (h_{t-1} - n) = z h_{t-1} + (1 - z) n for running sequences; past a sequence's end
-    the output is zero and the state is carried over."""
+@numba.njit(cache=True, error_model="numpy")
+def _gru_candidate(x_proj, recurrent_n, bias, hidden_n, h_prev, active, reset_after, candidate, gate, output,
+                   h_next):
+    """n = tanh(x_n + r * hidden_n) (reset_after) or tanh(x_n + W_hn (r * h) + b_hn) (not; the matmul
+    in recurrent_n (B, H)), then h_t = n + z (h_{t-1} - n) = z h_{t-1} + (1 - z) n. n goes to
+    candidate (B, H) first and is copied into gate[:, 2H:] by a loop of its own, so that no loop
+    writes gate while reading it at another column offset (that would keep the loop scalar). Past a
+    sequence's end the output is zero and the state is carried over."""
     batch, hidden = h_prev.shape
     for b in range(batch):
+        running = active[b]
         for j in range(hidden):
-            if active[b]:
-                n = gate[b, 2 * hidden + j]
-                h = n + gate[b, hidden + j] * (h_prev[b, j] - n)
-                output[b, j], h_next[b, j] = h, h
-            else:
-                output[b, j], h_next[b, j] = 0.0, h_prev[b, j]
-
-
-@numba.njit(cache=True)
-def _gru_cell_backward(grad_output, grad_h, gate, h_prev, hidden_n, active, reset_after, grad_x, grad_recurrent,
-                       grad_h_prev):
-    """The chain rule through one step's elementwise part. Writes d x_proj_t (B, 3H), d (the
-    recurrent matmul's output) (B, 3H) and the part of d h_{t-1} that does not go through a matmul.
-    Without reset_after, d r needs d (r * h), which needs a matmul: that part is left to
-    _gru_reset_backward."""
-    batch, hidden = h_prev.shape
-    for b in range(batch):
-        for j in range(hidden):
-            if not active[b]:
-                grad_h_prev[b, j] = grad_h[b, j]  # the state passed through unchanged
-                for gate_index in range(3):
-                    grad_x[b, gate_index * hidden + j] = 0.0
-                    grad_recurrent[b, gate_index * hidden + j] = 0.0
-                continue
-            reset, update, candidate = gate[b, j], gate[b, hidden + j], gate[b, 2 * hidden + j]
-            grad_new = grad_output[b, j] + grad_h[b, j]
-            grad_n = grad_new * (1 - update) * (1 - candidate * candidate)
-            grad_z = grad_new * (h_prev[b, j] - candidate) * update * (1 - update)
-            grad_x[b, hidden + j], grad_x[b, 2 * hidden + j] = grad_z, grad_n
-            grad_recurrent[b, hidden + j] = grad_z
-            grad_h_prev[b, j] = grad_new * update
             if reset_after:
-                grad_r = grad_n * hidden_n[b, j] * reset * (1 - reset)
-                grad_x[b, j], grad_recurrent[b, j] = grad_r, grad_r
-                grad_recurrent[b, 2 * hidden + j] = grad_n * reset
+                pre = x_proj[b, 2 * hidden + j] + gate[b, j] * hidden_n[b, j]
             else:
-                grad_recurrent[b, 2 * hidden + j] = grad_n
+                pre = x_proj[b, 2 * hidden + j] + recurrent_n[b, j] + bias[2 * hidden + j]
+            n = tanh(pre)
+            candidate[b, j] = n
+            h = n + gate[b, hidden + j] * (h_prev[b, j] - n)
+            output[b, j] = h if running else ZERO
+            h_next[b, j] = h if running else h_prev[b, j]
+        for j in range(hidden):
+            gate[b, 2 * hidden + j] = candidate[b, j]
+
+
+@numba.njit(cache=True)
+def _gru_cell_backward(grad_output, grad_h, gate, h_prev, hidden_n, active, reset_after, grad_n, grad_x,
+                       grad_recurrent, grad_h_prev):
+    """The chain rule through one step's elementwise part. Writes d x_proj_t (B, 3H), d (the
+    recurrent matmul's output) (B, 3H) and the part of d h_{t-1} that does not go through a matmul;
+    grad_n (B, H) is scratch for d n's pre-activation. Without reset_after, d r needs d (r * h), which
+    needs a matmul: that part is left to _gru_reset_backward. One loop per gate block:
+        d n_pre = d h (1 - z) (1 - n^2),   d z_pre = d h (h_{t-1} - n) z (1 - z),   d h_{t-1} += d h z,
+        reset_after: d r_pre = d n_pre hidden_n r (1 - r), d (W_hn h + b_hn) = d n_pre r.
+    Past a sequence's end the state passed through unchanged and the gates get no gradient."""
+    batch, hidden = h_prev.shape
+    for b in range(batch):
+        running = active[b]
+        for j in range(hidden):
+            update, candidate = gate[b, hidden + j], gate[b, 2 * hidden + j]
+            grad_new = grad_output[b, j] + grad_h[b, j]
+            grad_n[b, j] = grad_new * (ONE - update) * (ONE - candidate * candidate) if running else ZERO
+            grad_h_prev[b, j] = grad_new * update if running else grad_h[b, j]
+        for j in range(hidden):  # z
+            update, candidate = gate[b, hidden + j], gate[b, 2 * hidden + j]
+            grad_new = grad_output[b, j] + grad_h[b, j] if running else ZERO
+            grad_z = grad_new * (h_prev[b, j] - candidate) * update * (ONE - update)
+            grad_x[b, hidden + j] = grad_z
+            grad_recurrent[b, hidden + j] = grad_z
+        for j in range(hidden):  # n
+            grad_x[b, 2 * hidden + j] = grad_n[b, j]
+            grad_recurrent[b, 2 * hidden + j] = grad_n[b, j] * gate[b, j] if reset_after else grad_n[b, j]
+        if reset_after:
+            for j in range(hidden):  # r
+                reset = gate[b, j]
+                grad_r = grad_n[b, j] * hidden_n[b, j] * reset * (ONE - reset)
+                grad_x[b, j] = grad_r
+                grad_recurrent[b, j] = grad_r
 
 
 @numba.njit(cache=True)
@@ -328,21 +340,21 @@ def _gru_reset_backward(grad_reset_h, gate, h_prev, active, grad_x, grad_recurre
     """reset_after=False: from d (r * h) (B, H) to d r's pre-activation and the direct part of d h."""
     batch, hidden = h_prev.shape
     for b in range(batch):
-        if not active[b]:
-            continue
+        running = active[b]
         for j in range(hidden):
             reset = gate[b, j]
-            grad_r = grad_reset_h[b, j] * h_prev[b, j] * reset * (1 - reset)
-            grad_x[b, j], grad_recurrent[b, j] = grad_r, grad_r
-            grad_h_prev[b, j] += grad_reset_h[b, j] * reset
+            grad_r = grad_reset_h[b, j] * h_prev[b, j] * reset * (ONE - reset) if running else ZERO
+            grad_x[b, j] = grad_r
+            grad_recurrent[b, j] = grad_r
+            grad_h_prev[b, j] += grad_reset_h[b, j] * reset if running else ZERO
 
 
 class GRUSequence(Function):
     """The GRU recurrence (both variants, equations in cells.gru_step) over all T steps.
 
-    Forward, per step: the recurrent matmul into a buffer, compiled loops for the gates' inputs, one
-    np.tanh for r and z together and one for n, a compiled output update (reset_after=False adds
-    the n gate's own matmul of r * h). Backward, per step: one compiled loop for the elementwise
+    Forward, per step: the recurrent matmul into a buffer, a compiled loop for r and z
+    (_gru_reset_update), one for n and h_t (_gru_candidate); reset_after=False adds the n gate's own
+    matmul of r * h between the two. Backward, per step: one compiled loop for the elementwise
     chain rule, one matmul into a buffer (reset_after=False: two, and a second small loop)."""
 
     @staticmethod
@@ -361,17 +373,15 @@ class GRUSequence(Function):
         h_all[0] = h0
         recurrent = np.empty((batch, 3 * hidden if reset_after else 2 * hidden), dtype)
         recurrent_n = np.empty((batch, hidden), dtype)
+        candidate = np.empty((batch, hidden), dtype)  # scratch for n (see _gru_candidate)
         for t in range(seq_len):
             gate, hidden_n_t = gates[t if keep else 0], hidden_n[t if keep else 0]
             np.matmul(h_all[t], weight_hh_t if reset_after else weight_rz_t, out=recurrent)
-            _gru_reset_update_inputs(gate, recurrent, x_proj[t], bias, hidden)
-            np.tanh(gate[:, : 2 * hidden], out=gate[:, : 2 * hidden])
-            _gru_candidate_inputs(gate, recurrent, x_proj[t], h_all[t], bias, reset_after, hidden_n_t)
+            _gru_reset_update(recurrent, x_proj[t], bias, h_all[t], reset_after, gate, hidden_n_t)
             if not reset_after:
-                np.matmul(hidden_n_t, weight_n_t, out=recurrent_n)
-                _gru_candidate_inputs_reset_before(gate, recurrent_n, x_proj[t], bias, hidden)
-            np.tanh(gate[:, 2 * hidden:], out=gate[:, 2 * hidden:])
-            _gru_hidden_update(gate, h_all[t], mask[t], outputs[t], h_all[t + 1])
+                np.matmul(hidden_n_t, weight_n_t, out=recurrent_n)  # W_hn (r * h)
+            _gru_candidate(x_proj[t], recurrent_n, bias, hidden_n_t, h_all[t], mask[t], reset_after, candidate, gate,
+                           outputs[t], h_all[t + 1])
         if keep:
             ctx.save_for_backward(gates, h_all, hidden_n, weight_hh)
             ctx.active, ctx.steps = mask, _active_steps(active, seq_len)
@@ -389,10 +399,11 @@ class GRUSequence(Function):
         grad_recurrent = np.empty_like(gates)  # d loss / d (the W_hh matmul's output), per gate
         grad_h_buffers = [np.array(grad_h, order="C"), np.empty_like(h_all[0])]
         matmul_part, grad_reset_h = np.empty_like(h_all[0]), np.empty_like(h_all[0])
+        grad_n = np.empty_like(h_all[0])  # scratch for d n's pre-activation
         for step, t in enumerate(reversed(range(seq_len))):
             grad_h, grad_h_prev = grad_h_buffers[step % 2], grad_h_buffers[1 - step % 2]
             _gru_cell_backward(grad_outputs[t], grad_h, gates[t], h_all[t], hidden_n[t], ctx.active[t],
-                               ctx.reset_after, grad_x[t], grad_recurrent[t], grad_h_prev)
+                               ctx.reset_after, grad_n, grad_x[t], grad_recurrent[t], grad_h_prev)
             if ctx.reset_after:
                 np.matmul(grad_recurrent[t], weight_hh, out=matmul_part)
             else:
