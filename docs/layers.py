@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Bottom to top: (name, what it holds, module-name prefixes). Names listed here that do not exist
 # (yet) are harmless: a prefix only places the modules that do.
 LAYERS = [
-    ("base", "dtype rules, the random generator, grad mode",
-     ["tinyseq.dtype", "tinyseq.rng", "tinyseq.grad_mode"]),
+    ("base", "dtype rules, the random generator, grad mode, malloc settings",
+     ["tinyseq.dtype", "tinyseq.rng", "tinyseq.grad_mode", "tinyseq.memory"]),
     ("engine", "Tensor, Function, backward",
      ["tinyseq.tensor", "tinyseq.function", "tinyseq.autograd", "tinyseq.engine"]),
     ("ops", "the op set and the tensor factories",

@@ -5,7 +5,11 @@
     import tinyseq.nn.functional as F
 """
 
-from .ops import _bind  # noqa: F401  (gives Tensor its operators and op methods: see that file)
+from .memory import keep_freed_memory_unless_disabled
+
+keep_freed_memory_unless_disabled()  # glibc keeps freed arrays' memory for reuse: see tinyseq/memory.py
+
+from .ops import _bind  # noqa: F401,E402  (gives Tensor its operators and op methods: see that file)
 from . import ctc, data, metrics, nn, ops, optim
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .dtype import get_default_dtype, set_default_dtype
