@@ -195,6 +195,40 @@ def test_label_with_minus_inf_log_prob_everywhere_is_inf_with_zero_gradient():
     assert np.all(grad[:, 0] == 0) and np.isfinite(grad).all()
 
 
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf])
+def test_nan_or_plus_inf_in_a_target_class_gives_nan_and_zero_gradient_as_in_log_space(bad_value):
+    # The scaled path leaves such frames to the log-space path; the maths has no finite answer.
+    log_probs = log_softmax(np.random.default_rng(8).normal(size=(6, 2, 4)))
+    log_probs[2, 0, 1] = bad_value
+    log_probs[3, 1, 3] = bad_value  # class 3 is in no target of sequence 1: ignored
+    nll, grad = run_kernel(log_probs, [[1, 2], [1, 2]], [6, 6], [2, 2], 0)
+    expected_nll, _ = log_space_loss_and_grad(log_probs[:, 0], [1, 2], 0)
+    assert np.isnan(nll[0]) and np.isnan(expected_nll) and np.all(grad[:, 0] == 0)
+    assert nll[1] == pytest.approx(log_space_loss_and_grad(log_probs[:, 1], [1, 2], 0)[0], rel=1e-12)
+
+
+SMALLEST_NORMAL = np.finfo(np.float64).tiny  # 2^-1022
+
+
+@given(st.lists(st.one_of(st.floats(-800.0, 0.0), st.floats(-1.0, 0.0), st.floats(-746.0, -700.0),
+                          st.sampled_from([0.0, -0.0, -np.inf, -5e-324, -708.4, -745.1, -745.2])),
+                min_size=1, max_size=40))
+def test_exp_of_nonpositive_matches_numpys_exp(values):
+    # Reference: numpy's exp (a separately written, correctly rounded to within 1 ulp, libm-style routine).
+    values = np.array(values)
+    ours = values.copy()
+    kernels.exp_of_nonpositive(ours)
+    expected = np.exp(values)
+    normal = expected >= SMALLEST_NORMAL
+    np.testing.assert_allclose(ours[normal], expected[normal], rtol=5e-16, atol=0)
+    # Below the normal range the result is flushed to 0 or kept: off by at most 2^-1022.5.
+    assert np.all(np.abs(ours[~normal] - expected[~normal]) <= SMALLEST_NORMAL / np.sqrt(2))
+    assert np.all(ours[values == -np.inf] == 0.0) and np.all(ours[values == 0.0] == 1.0)
+    plain = values.copy()
+    kernels.exp_of_nonpositive.py_func(plain)
+    np.testing.assert_array_equal(ours, plain)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_long_input_is_finite_and_each_frame_gradient_sums_to_minus_one(dtype):
     rng = np.random.default_rng(7)
@@ -366,6 +400,24 @@ def test_compiled_kernel_equals_its_plain_python_function(case, dtype):
             kernels.occupancy_gradient(log_alpha, log_beta, log_likelihood, extended, grad)
             kernels.occupancy_gradient.py_func(log_alpha, log_beta, log_likelihood, extended, plain_grad)
             np.testing.assert_allclose(grad, plain_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs at least two Numba threads")
+@given(batched_ctc_cases(), st.sampled_from([np.float32, np.float64]))
+def test_one_thread_and_all_threads_give_identical_results(case, dtype):
+    # ctc_loss() runs small batches on one thread (loss.PARALLEL_MIN_CELLS); sequences are
+    # independent, so the thread count must not change a single bit.
+    log_probs, targets, input_lengths, blank = case
+    arguments = (log_probs.astype(dtype), targets, input_lengths, [len(t) for t in targets], blank)
+    parallel = run_kernel(*arguments)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        serial = run_kernel(*arguments)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(parallel[0], serial[0])
+    np.testing.assert_array_equal(parallel[1], serial[1])
 
 
 def test_kernels_run_as_plain_python_under_numba_disable_jit():
