@@ -67,7 +67,7 @@ class CTCLossFunction(Function):
         if reduction == "none":
             loss = negative_log_likelihood[0] if unbatched else negative_log_likelihood
         else:
-            loss = np.sum(negative_log_likelihood * weight)
+            loss = negative_log_likelihood @ weight
         if wants_grad:
             ctx.save_for_backward(grad_log_probs[:, 0, :] if unbatched else grad_log_probs)
         return np.asarray(loss, dtype=log_probs.dtype)
@@ -116,7 +116,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise TypeError(f"ctc_loss: zero_infinity must be a bool, got {type(zero_infinity).__name__}")
     input_lengths = _check_lengths(input_lengths, "input_lengths", batch, unbatched)
     target_lengths = _check_lengths(target_lengths, "target_lengths", batch, unbatched)
-    if np.any(input_lengths > frames):
+    if input_lengths.max() > frames:
         n = int(np.argmax(input_lengths > frames))
         raise ValueError(
             f"ctc_loss: input_lengths must be at most T = {frames} (log_probs has {frames} frames), "
@@ -132,9 +132,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 def _run_kernel(log_probs, targets, input_lengths, target_lengths, blank, compute_grad, grad_scale):
     """kernels.ctc_loss_and_grad, on one thread when the batch is too small to pay for more."""
     arguments = (log_probs, targets, input_lengths, target_lengths, blank, compute_grad, grad_scale)
-    cells = int(np.dot(input_lengths, 2 * target_lengths + 1))
     threads = numba.get_num_threads()
-    if cells >= PARALLEL_MIN_CELLS or threads == 1:
+    if threads == 1 or int(np.dot(input_lengths, 2 * target_lengths + 1)) >= PARALLEL_MIN_CELLS:
         return kernels.ctc_loss_and_grad(*arguments)
     numba.set_num_threads(1)
     try:
@@ -188,7 +187,7 @@ def _check_lengths(lengths, name, batch, unbatched):
         lengths = lengths.reshape(1)
     if lengths.shape != (batch,):
         raise ValueError(f"ctc_loss: {name} must have shape ({batch},), one per sequence, got shape {lengths.shape}")
-    if np.any(lengths < 0):
+    if lengths.min() < 0:  # batch >= 1, checked before; min() is one pass and cheaper than np.any
         n = int(np.argmax(lengths < 0))
         raise ValueError(f"ctc_loss: {name} must be >= 0, got {lengths[n]} for sequence {n}")
     return lengths
