@@ -133,10 +133,13 @@ def _gate_activations(recurrent, x_proj, bias, tanh_start, tanh_stop, gate):
     """gate = act(recurrent + x_proj + bias), all (B, G*H) but bias (G*H,): tanh on the columns
     [tanh_start, tanh_stop) (the LSTM's C~ gate), sigmoid on the others."""
     batch, width = gate.shape
-    for b in range(batch):
-        for k in range(width):
-            pre = recurrent[b, k] + x_proj[b, k] + bias[k]
-            gate[b, k] = tanh(pre) if tanh_start <= k < tanh_stop else sigmoid(pre)
+    for b in range(batch):  # three plain loops: a branch on k inside one loop would keep it scalar
+        for k in range(tanh_start):
+            gate[b, k] = sigmoid(recurrent[b, k] + x_proj[b, k] + bias[k])
+        for k in range(tanh_start, tanh_stop):
+            gate[b, k] = tanh(recurrent[b, k] + x_proj[b, k] + bias[k])
+        for k in range(tanh_stop, width):
+            gate[b, k] = sigmoid(recurrent[b, k] + x_proj[b, k] + bias[k])
 
 
 @numba.njit(cache=True, error_model="numpy")
