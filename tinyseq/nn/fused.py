@@ -45,16 +45,6 @@ def _keeps_graph(ctx):
     return is_grad_enabled() and any(ctx.needs_input_grad)
 
 
-def _hidden_matmul(h, weight_hh, bias_hh):
-    out = h @ weight_hh.T
-    return out if bias_hh is None else out + bias_hh
-
-
-def _select(active_t, new, old):
-    """new where the sequence is still running at this step, else old; active_t: (B,) or None."""
-    return new if active_t is None else np.where(active_t[:, None], new, old)
-
-
 def _weight_gradients(grad_pre, inputs, needs_weight, needs_bias):
     """d weight = sum_t grad_pre_t^T inputs_t, d bias = sum_t grad_pre_t, as one matmul over all steps."""
     rows = grad_pre.reshape(-1, grad_pre.shape[-1])
@@ -76,42 +66,78 @@ def _carry_inactive(new, old, active_t):
         np.copyto(new, old, where=~active_t[:, None])
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _rnn_step(recurrent, x_proj, bias, h_prev, active, relu, output, h_next):
+    """h_t = act(x_proj + h_{t-1} W_hh^T + b_hh) (recurrent holds the matmul), act = relu or tanh;
+    past a sequence's end the output is zero and the state is carried over. relu keeps NaN (as
+    np.maximum does): NaN < 0 is false."""
+    batch, hidden = h_prev.shape
+    for b in range(batch):
+        running = active[b]
+        if relu:
+            for j in range(hidden):
+                pre = recurrent[b, j] + x_proj[b, j] + bias[j]
+                h = ZERO if pre < ZERO else pre
+                output[b, j] = h if running else ZERO
+                h_next[b, j] = h if running else h_prev[b, j]
+        else:
+            for j in range(hidden):
+                h = tanh(recurrent[b, j] + x_proj[b, j] + bias[j])
+                output[b, j] = h if running else ZERO
+                h_next[b, j] = h if running else h_prev[b, j]
+
+
+@numba.njit(cache=True)
+def _rnn_step_backward(grad_output, grad_h, output, active, relu, grad_pre):
+    """d pre_t = (d output_t + d h_t) act'(pre_t), with tanh' = 1 - h^2 and relu' = [h > 0]; zero
+    past a sequence's end."""
+    batch, hidden = grad_h.shape
+    for b in range(batch):
+        running = active[b]
+        for j in range(hidden):
+            h = output[b, j]
+            slope = (ONE if h > ZERO else ZERO) if relu else ONE - h * h
+            grad_pre[b, j] = (grad_output[b, j] + grad_h[b, j]) * slope if running else ZERO
+
+
 class RNNSequence(Function):
-    """h_t = act(x_proj_t + h_{t-1} W_hh^T + b_hh), act = tanh or relu, over all T steps."""
+    """h_t = act(x_proj_t + h_{t-1} W_hh^T + b_hh), act = tanh or relu, over all T steps. Per step:
+    the recurrent matmul into a buffer and one compiled loop (_rnn_step); backward, one compiled
+    loop and one matmul."""
 
     @staticmethod
     def forward(ctx, x_proj, h0, weight_hh, bias_hh, active, nonlinearity):
-        seq_len = x_proj.shape[0]
-        steps = _active_steps(active, seq_len)
-        outputs = np.zeros(x_proj.shape[:2] + (h0.shape[1],), dtype=x_proj.dtype)
-        previous = np.empty_like(outputs)
-        h = h0
+        seq_len, batch, hidden = x_proj.shape[0], h0.shape[0], h0.shape[1]
+        dtype, relu = x_proj.dtype, nonlinearity == "relu"
+        bias = np.zeros(hidden, dtype) if bias_hh is None else bias_hh
+        weight_hh_t = np.ascontiguousarray(weight_hh.T)
+        mask = np.ones((seq_len, batch), dtype=bool) if active is None else np.ascontiguousarray(active)
+        outputs = np.empty((seq_len, batch, hidden), dtype)
+        h_all = np.empty((seq_len + 1, batch, hidden), dtype)  # h_all[t]: the state before step t
+        h_all[0] = h0
+        recurrent = np.empty((batch, hidden), dtype)
         for t in range(seq_len):
-            previous[t] = h
-            pre = x_proj[t] + _hidden_matmul(h, weight_hh, bias_hh)
-            new = np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0)
-            outputs[t] = _select(steps[t], new, 0)
-            h = _select(steps[t], new, h)
+            np.matmul(h_all[t], weight_hh_t, out=recurrent)
+            _rnn_step(recurrent, x_proj[t], bias, h_all[t], mask[t], relu, outputs[t], h_all[t + 1])
         if _keeps_graph(ctx):
-            ctx.save_for_backward(outputs, previous, weight_hh)
-            ctx.steps, ctx.nonlinearity, ctx.has_bias = steps, nonlinearity, bias_hh is not None
-        return outputs, h
+            ctx.save_for_backward(outputs, h_all, weight_hh)
+            ctx.active, ctx.steps, ctx.relu = mask, _active_steps(active, seq_len), relu
+            ctx.has_bias = bias_hh is not None
+        return outputs, h_all[-1].copy()
 
     @staticmethod
     def backward(ctx, grad_outputs, grad_h):
-        outputs, previous, weight_hh = ctx.saved_tensors
-        grad_pre = np.zeros_like(outputs)
-        for t in reversed(range(outputs.shape[0])):
-            active_t = ctx.steps[t]
-            grad_new = grad_outputs[t] + grad_h
-            if ctx.nonlinearity == "tanh":
-                grad_pre[t] = grad_new * (1 - outputs[t] * outputs[t])
-            else:
-                grad_pre[t] = grad_new * (outputs[t] > 0)
-            if active_t is not None:
-                grad_pre[t] *= active_t[:, None]
-            grad_h = _select(active_t, grad_pre[t] @ weight_hh, grad_h)
-        grad_weight, grad_bias = _weight_gradients(grad_pre, previous, ctx.needs_input_grad[2], ctx.has_bias)
+        outputs, h_all, weight_hh = ctx.saved_tensors
+        grad_pre = np.empty_like(outputs)  # every entry written by _rnn_step_backward
+        grad_outputs = np.ascontiguousarray(grad_outputs)
+        grad_h_buffers = [np.array(grad_h, order="C"), np.empty_like(h_all[0])]
+        for step, t in enumerate(reversed(range(outputs.shape[0]))):
+            grad_h, grad_h_prev = grad_h_buffers[step % 2], grad_h_buffers[1 - step % 2]
+            _rnn_step_backward(grad_outputs[t], grad_h, outputs[t], ctx.active[t], ctx.relu, grad_pre[t])
+            np.matmul(grad_pre[t], weight_hh, out=grad_h_prev)
+            _carry_inactive(grad_h_prev, grad_h, ctx.steps[t])
+        grad_h = grad_h_buffers[outputs.shape[0] % 2]
+        grad_weight, grad_bias = _weight_gradients(grad_pre, h_all[:-1], ctx.needs_input_grad[2], ctx.has_bias)
         return grad_pre, grad_h, grad_weight, grad_bias, None, None
 
 
