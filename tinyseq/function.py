@@ -56,17 +56,15 @@ class Context:
     def name(self):
         return self.function.__name__
 
-    def record(self, function, args, results):
-        """Make this context the graph node of the call: link it to its tensor inputs and mark the
-        results as its outputs."""
-        self.function = function
-        self.inputs = tuple([a if isinstance(a, Tensor) else None for a in args])
-        self.output_specs = tuple([(r.data.shape, r.data.dtype) for r in results])
-        self.sequence = next(_clock)
-        index = 0
-        for result in results:
+    def record(self, function, inputs, results):
+        """Make this context the graph node of the call: link it to its tensor inputs (inputs: per
+        argument, the Tensor or None) and mark the results as its outputs."""
+        self.function, self.inputs, self.sequence = function, inputs, next(_clock)
+        specs = []
+        for index, result in enumerate(results):
             result._node, result._output_index, result.requires_grad = self, index, True
-            index += 1
+            specs.append((result.data.shape, result.data.dtype))
+        self.output_specs = tuple(specs)
 
     def input_gradients(self, output_grads):
         """Run the op's backward on its outputs' gradients (None for an output no path used);
@@ -89,12 +87,15 @@ class Context:
                 f"{self.name}.backward returned {len(grads)} gradient(s), expected {len(self.inputs)} "
                 "(one per forward input, None where not needed)"
             )
-        # The common case is tested inline: an array of the input's shape and dtype needs no fixing.
-        return [None if grad is None or tensor is None or not tensor.requires_grad
-                else grad if (type(grad) is np.ndarray and grad.shape == tensor.data.shape
-                              and grad.dtype == tensor.data.dtype)
-                else self._fitted(tensor, grad)
-                for tensor, grad in zip(self.inputs, grads)]
+        checked = []
+        for tensor, grad in zip(self.inputs, grads):
+            if grad is None or tensor is None or not tensor.requires_grad:
+                grad = None
+            # The common case is tested inline: an array of the input's shape and dtype needs no fixing.
+            elif not (type(grad) is np.ndarray and grad.shape == tensor.data.shape and grad.dtype == tensor.data.dtype):
+                grad = self._fitted(tensor, grad)
+            checked.append(grad)
+        return checked
 
     def _fitted(self, tensor, grad):
         """grad summed over the axes its input was broadcast along and cast to the input's dtype."""
@@ -152,13 +153,21 @@ class Function:
         """Run the op: Tensor arguments are passed to forward as arrays, other arguments as they are;
         returns a Tensor (a tuple of Tensors for several outputs) that records this call when any
         input requires a gradient."""
-        ctx = Context(tuple([isinstance(a, Tensor) and a.requires_grad for a in args]))
-        output = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args])
+        # One loop over the arguments, not a comprehension per list: this runs once per op, and in
+        # Python 3.11 every comprehension is a function call of its own (measured: bench_overhead.py).
+        needs_input_grad, values, inputs = [], [], []
+        for a in args:
+            is_tensor = isinstance(a, Tensor)
+            needs_input_grad.append(is_tensor and a.requires_grad)
+            values.append(a.data if is_tensor else a)
+            inputs.append(a if is_tensor else None)
+        ctx = Context(tuple(needs_input_grad))
+        output = cls.forward(ctx, *values)
         several = type(output) is tuple
-        arrays = output if several else (output,)
-        results = tuple([Tensor._wrap(np.asarray(array)) for array in arrays])
+        results = (tuple([Tensor._wrap(np.asarray(array)) for array in output]) if several
+                   else (Tensor._wrap(np.asarray(output)),))
         if True in ctx.needs_input_grad and is_grad_enabled():
-            ctx.record(cls, args, results)
+            ctx.record(cls, tuple(inputs), results)
         return results if several else results[0]
 
 
