@@ -2,6 +2,7 @@
 exit status 2, no traceback), and a --smoke run followed by --predict with the saved model."""
 
 import importlib.util
+import itertools
 import os
 import re
 import subprocess
@@ -46,12 +47,23 @@ def tones(tmp_path_factory):
 
 
 def test_features_stack_neighbouring_frames_and_drop_the_incomplete_step():
-    args = demo.parse_args(["--smoke", "--frames-per-step", "3"])
+    args = demo.parse_args(["--smoke", "--frames-per-step", "3", "--normalise", "utterance"])
     samples = np.random.default_rng(0).normal(size=8000).astype(np.float32)  # 98 frames of 10 ms
     steps = demo.features(samples, 8000, args)
     assert steps.shape == (32, 3 * 40)  # floor(98 / 3) steps
     frames = demo.audio.log_mel_features(samples, 8000)
     np.testing.assert_array_equal(steps[1], frames[3:6].reshape(-1))
+
+
+def test_features_normalised_with_the_training_statistics_are_not_normalised_per_utterance():
+    args = demo.parse_args(["--smoke", "--frames-per-step", "1", "--normalise", "training"])
+    args.feature_mean, args.feature_std = np.linspace(-3, 3, 40), np.linspace(0.5, 2, 40)
+    samples = np.random.default_rng(1).normal(size=2000).astype(np.float32)
+    raw = demo.audio.log_mel_features(samples, 8000, normalise_utterance=False)
+    np.testing.assert_allclose(demo.features(samples, 8000, args), (raw - args.feature_mean) / args.feature_std,
+                               rtol=1e-5, atol=1e-5)
+    args.normalise = "utterance"
+    np.testing.assert_allclose(demo.features(samples, 8000, args).mean(axis=0), 0.0, atol=1e-5)
 
 
 def test_batches_pad_inputs_with_zeros_and_targets_with_the_blank():
@@ -64,6 +76,40 @@ def test_batches_pad_inputs_with_zeros_and_targets_with_the_blank():
     np.testing.assert_array_equal(steps[:, 1, 0], [2, 2, 2, 2])
     assert lengths.tolist() == [2, 4] and target_lengths.tolist() == [1, 3]
     assert targets.tolist() == [[5, 0, 0], [1, 2, 3]]
+
+
+def _one_digit_probability_by_enumeration(probs, label):
+    """p(label | probs) for a one-label target, summing over every path in {blank, label}^T that
+    collapses to (label,): written out independently of ctc_loss, for tiny T."""
+    total = 0.0
+    for path in itertools.product([fsdd.BLANK, label], repeat=len(probs)):
+        collapsed = [symbol for number, symbol in enumerate(path)
+                     if symbol != fsdd.BLANK and (number == 0 or path[number - 1] != symbol)]
+        if collapsed == [label]:
+            total += np.prod([probs[t, symbol] for t, symbol in enumerate(path)])
+    return total
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_isolated_digits_are_read_as_the_digit_of_highest_total_probability_over_alignments(seed):
+    rng = np.random.default_rng(seed)
+    utterances = [rng.dirichlet(np.full(fsdd.NUM_CLASSES, 0.3), size=length) for length in (1, 3, 6)]
+    digits = demo.classify_isolated([np.log(probs) for probs in utterances])
+    for probs, digit in zip(utterances, digits):
+        scores = [_one_digit_probability_by_enumeration(probs, label) for label in range(1, fsdd.NUM_CLASSES)]
+        assert digit == int(np.argmax(scores))
+
+
+def test_isolated_reading_sums_alignments_where_the_best_single_path_would_not():
+    # Digit 5 (label 6) wins the best single path by a hair in one step; digit 3 (label 4) has
+    # more probability summed over where it may sit. Probabilities by hand: rows are steps.
+    probs = np.full((3, fsdd.NUM_CLASSES), 0.01)
+    probs[:, 0] = 0.31
+    probs[1, 6] = 0.35
+    probs[:, 4] = 0.3
+    probs /= probs.sum(axis=1, keepdims=True)
+    assert fsdd.labels_to_text(demo.ts.ctc.greedy_decode(np.log(probs), blank=0)) == "5"
+    assert demo.classify_isolated([np.log(probs)]).tolist() == [3]
 
 
 def test_learning_rate_holds_for_half_then_falls_linearly_to_zero():
