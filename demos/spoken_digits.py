@@ -12,9 +12,9 @@ new strings every epoch; the only target is the digit sequence, nobody says wher
 Every 10 ms frame becomes 40 log-mel energies (tinyseq/audio.py), normalised with the mean and
 variance of the training strings; four neighbouring frames are stacked into one 40 ms step, a
 BiLSTM reads the steps, and a linear layer and log_softmax give every step a distribution over the
-blank and the ten digits, trained with ctc_loss. The weights kept are those of the best epoch on
-the validation strings, or the mean of the last five epochs' weights when that is as good. This is
-what CTC was made for: speech, where nobody marks which frame belongs to which sound.
+blank and the ten digits, trained with ctc_loss; the best epoch on the validation strings is kept.
+An isolated recording is read as the one digit whose label has the lowest CTC loss. This is what
+CTC was made for: speech, where nobody marks which frame belongs to which sound.
 
 Reads like a lab notebook: 1. data, 2. features, 3. model, 4. training, 5. evaluation, 6. pictures,
 7. test CER (the digit error rate on the test strings).
@@ -84,7 +84,7 @@ def parse_args(argv):
                         help="play every training recording at a random speed in 0.9-1.1")
     parser.add_argument("--mask", action=argparse.BooleanOptionalAction, default=False,
                         help="SpecAugment: mask random mel bands and time spans of the training strings")
-    parser.add_argument("--average", type=int, default=5,
+    parser.add_argument("--average", type=int, default=1,
                         help="also try the mean of the last N epochs' weights; keep it if validation says so")
     parser.add_argument("--num-mels", type=int, default=40)
     parser.add_argument("--normalise", choices=["utterance", "training"], default="training",

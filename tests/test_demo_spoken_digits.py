@@ -176,12 +176,13 @@ def test_no_data_on_the_command_line_is_one_line_and_a_nonzero_exit(tmp_path):
 
 def test_smoke_run_prints_the_test_cer_last_writes_the_pictures_and_predict_uses_its_model(tmp_path):
     out = tmp_path / "run"
-    result = _run("--smoke", "--out", str(out))
+    result = _run("--smoke", "--out", str(out), "--average", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert re.fullmatch(r"test CER: \d+\.\d\d%", lines[-1]), lines[-1]
     for expected in ("valid digit error rate", "isolated-digit accuracy", "digit error rate, greedy decoding",
-                     "digit error rate, beam search", "string accuracy", f"best model saved to {out / 'model.npz'}"):
+                     "digit error rate, beam search", "string accuracy", f"best model saved to {out / 'model.npz'}",
+                     "mean of the last 2 epochs' weights"):
         assert expected in result.stdout
     for name in ("posteriors", "alignment", "curves"):
         picture = out / f"{name}.png"
