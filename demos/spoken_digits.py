@@ -137,9 +137,9 @@ def load_data(folder, speaker_out):
 
 
 def features(samples, sample_rate, args, mask_rng=None):
-    """Log-mel features of one utterance, normalised over the utterance (masked with mask_rng when
-    given), frames_per_step neighbouring frames stacked into one step (the tail that fills no step
-    is dropped):
+    """Log-mel features of one utterance, normalised (--normalise: over the utterance, or with the
+    training strings' args.feature_mean and args.feature_std), masked with mask_rng when given,
+    frames_per_step neighbouring frames stacked into one step (the tail that fills no step is dropped):
     samples (num_samples,) -> (num_frames // frames_per_step, frames_per_step * num_mels * (1 + deltas))."""
     frames = audio.log_mel_features(samples, sample_rate, num_mels=args.num_mels, delta_order=args.deltas,
                                     normalise_utterance=args.normalise == "utterance")
@@ -292,7 +292,7 @@ def train(model, train_recordings, valid, sample_rate, config, args, checkpoint)
               f"{100 * valid_der:5.2f}%  ({time.perf_counter() - started:.0f} s){marker}", flush=True)
     if args.average > 1:
         # Checkpoint averaging: the mean of the last epochs' weights, taken while the learning rate
-        # falls to zero, often beats each of them. It is kept only if validation agrees.
+        # falls to zero, can beat each of them. It is kept only if validation agrees.
         model.load_state_dict({name: np.mean([state[name] for state in recent], axis=0) for name in recent[0]})
         valid_der = validation_der(model, valid)
         kept = valid_der <= best_der
@@ -301,7 +301,6 @@ def train(model, train_recordings, valid, sample_rate, config, args, checkpoint)
             ts.save(model.state_dict(), checkpoint, extra=config)
         print(f"mean of the last {len(recent)} epochs' weights: valid digit error rate {100 * valid_der:5.2f}%  "
               f"({'kept' if kept else 'not better, the best epoch kept'})")
-    history["best_valid_der"] = best_der
     model.load_state_dict(ts.load(checkpoint))
     return history
 
@@ -492,9 +491,12 @@ def predict(args):
     state, config = ts.load(checkpoint, return_extra=True)
     if rate != config["sample_rate"]:
         raise UsageError(f"{args.predict} is sampled at {rate} Hz; the model was trained on {config['sample_rate']} Hz")
-    for name in ("num_mels", "deltas", "frames_per_step", "normalise"):
+    for name in ("num_mels", "deltas", "frames_per_step"):
         setattr(args, name, config[name])
-    args.feature_mean, args.feature_std = np.array(config["feature_mean"]), np.array(config["feature_std"])
+    # Models saved before --normalise existed were trained on features normalised per utterance.
+    args.normalise = config.get("normalise", "utterance")
+    args.feature_mean = np.array(config.get("feature_mean", 0.0))
+    args.feature_std = np.array(config.get("feature_std", 1.0))
     steps = features(samples, rate, args)
     if len(steps) == 0:
         raise UsageError(f"{args.predict} is too short: {len(samples)} samples, less than one step of features")

@@ -160,6 +160,14 @@ def test_predict_before_training_is_a_usage_error(tmp_path, tones):
         demo.main(["--predict", str(tones / "1_alice_0.wav"), "--out", str(tmp_path / "untrained")])
 
 
+def test_predict_reads_a_model_saved_before_normalise_existed_as_normalised_per_utterance(tmp_path, tones, capsys):
+    config = {"step_size": 3 * 40, "cell": "lstm", "hidden": 4, "layers": 1, "bidirectional": True,
+              "dropout": 0.0, "num_mels": 40, "deltas": 0, "frames_per_step": 3, "sample_rate": 8000}
+    demo.ts.save(demo.build_model(config).state_dict(), tmp_path / demo.MODEL_FILE, extra=config)
+    demo.main(["--predict", str(tones / "1_alice_0.wav"), "--out", str(tmp_path)])
+    assert re.search(r"^greedy decoding: (\d+|\(nothing\))$", capsys.readouterr().out, flags=re.M)
+
+
 def test_no_data_on_the_command_line_is_one_line_and_a_nonzero_exit(tmp_path):
     result = _run("--out", str(tmp_path))
     assert result.returncode == 2
