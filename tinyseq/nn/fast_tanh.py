@@ -34,6 +34,10 @@ NaN stays NaN, +-inf gives +-1.
 
 Outside compiled code (NUMBA_DISABLE_JIT=1, or a call from Python) tanh and sigmoid are the exact
 math.tanh for every dtype: the rational function exists only where it pays.
+
+If you edit this file: Numba's on-disk cache (cache=True) checks only the source file of each cached
+function, so the loops of nn/fused.py that inline these functions keep their old compiled code until
+fused.py changes too or its cache files (tinyseq/nn/__pycache__/fused.*.nbi, .nbc) are deleted.
 """
 
 import math
