@@ -18,9 +18,13 @@ The model (the defaults are the best configuration found; each part can be switc
   * a bidirectional LSTM over the sentence;
   * slots: a score per word and tag, decoded by a linear-chain CRF (--crf) whose BIO constraints
     forbid an I-x after O or B-y in training and decoding alike; --no-crf picks each tag on its own;
-  * intent (--intent, when the data has intents): max-pooling over the words of the LSTM states
-    and of the word features themselves (a shortcut for keywords that decide rare intents), then a
-    linear layer; trained jointly, loss = slot loss + --intent-weight * intent loss.
+  * intent (--intent, when the data has intents), two voices added together: the sentence's (a
+    linear layer over the LSTM states and the word features, each max-pooled over the words; the
+    word features are a shortcut for keywords that decide rare intents) and every word's own vote
+    (a linear layer over its LSTM state, averaged over the words, as in Stack-Propagation, Qin et
+    al. 2019). A label that joins several intents ("atis_flight#atis_airfare") scores the sum of
+    its parts' scores, so a rare combination learns from every utterance of each part. Trained
+    jointly: loss = slot loss + --intent-weight * (sentence loss + per-word vote loss).
 
 Reads like a lab notebook: 1. data, 2. model, 3. training, 4. evaluation, 5. pictures, 6. the
 arrive/leave contrast (synthetic corpus), 7. test results.
@@ -230,10 +234,11 @@ class JointTagger(nn.Module):
     -> slot scores per word (decoded by a CRF or per word) and intent scores per sentence.
 
     forward(word_ids (B, T), char_ids (U, W), form_index (B, T), lengths (B,))
-        -> emissions (B, T, num_tags), intent logits (B, num_intents) or None
+        -> emissions (B, T, num_tags), intent scores (B, num_intents) and word votes (B, T, num_intents)
+           (log-probabilities, zero at padding), or None and None without intents
     """
 
-    def __init__(self, config, num_words, num_chars, tag_labels, num_intents):
+    def __init__(self, config, num_words, num_chars, tag_labels, intent_labels):
         super().__init__()
         self.cell, self.window, self.use_crf = config["cell"], config["window"], config["crf"]
         self.embedding = nn.Embedding(num_words, config["emb"], padding_idx=0)
@@ -255,9 +260,21 @@ class JointTagger(nn.Module):
                                  dropout=config["dropout"] if config["layers"] > 1 else 0.0)
             features = config["hidden"] * (2 if config["bidirectional"] else 1)
         self.slot_output = nn.Linear(features, len(tag_labels))
-        # The intent head sees the pooled encoder states and, as a shortcut for keywords that decide a
-        # rare intent ("meals", "flight numbers"), the pooled word features themselves.
-        self.intent_output = nn.Linear(features + features_in, num_intents) if num_intents else None
+        self.intent_output = self.word_intent_output = self.slot_from_intent = None
+        if intent_labels:
+            # An intent label may join several atomic intents ("atis_flight#atis_airfare"): the heads
+            # score the atoms, and a label scores the sum of its atoms' scores (label_atoms[a, l] = 1
+            # when label l contains atom a).
+            atoms = sorted({atom for label in intent_labels for atom in label.split("#")})
+            self.label_atoms = np.array([[atom in label.split("#") for label in intent_labels] for atom in atoms],
+                                        dtype=np.float32)
+            # The sentence's voice sees the pooled encoder states and, as a shortcut for keywords that
+            # decide a rare intent ("meals", "flight numbers"), the pooled word features themselves.
+            self.intent_output = nn.Linear(features + features_in, len(atoms))
+            self.word_intent_output = nn.Linear(features, len(atoms))  # every word's vote
+            if config.get("slots_see_intent"):
+                # Each word's intent vote informs its slot score (which slot types an intent has).
+                self.slot_from_intent = nn.Linear(len(intent_labels), len(tag_labels), bias=False)
         if self.use_crf:
             self.crf = nn.CRF(len(tag_labels), batch_first=True, constraints=allowed_transitions(tag_labels))
 
@@ -286,14 +303,21 @@ class JointTagger(nn.Module):
         else:
             states, _ = self.encoder(x, lengths=lengths)  # (B, T, D * hidden), zero past each end
         states = self.dropout(states)
-        intent_logits = None
-        if self.intent_output is not None:
-            # Max over the real words only: padding gets a score far below any state.
-            padding = np.where(np.arange(states.shape[1])[None, :, None] >= lengths[:, None, None], -1e4, 0.0)
-            pooled = ts.concat([(states + padding.astype(states.dtype)).max(dim=1),
-                                (words + padding.astype(words.dtype)).max(dim=1)], dim=-1)
-            intent_logits = self.intent_output(pooled)
-        return self.slot_output(states), intent_logits
+        emissions = self.slot_output(states)
+        if self.intent_output is None:
+            return emissions, None, None
+        real = (np.arange(states.shape[1])[None, :] < lengths[:, None])[:, :, None]  # (B, T, 1)
+        # Max over the real words only: padding gets a score far below any state.
+        padding = np.where(real, 0.0, -1e4).astype(states.dtype)
+        pooled = ts.concat([(states + padding).max(dim=1), (words + padding).max(dim=1)], dim=-1)
+        to_labels = ts.tensor(self.label_atoms)  # atom scores (.., A) @ (A, L) -> label scores (.., L)
+        sentence = F.log_softmax(self.intent_output(pooled) @ to_labels, dim=-1)  # (B, L)
+        word_logits = self.word_intent_output(states) @ to_labels  # (B, T, L)
+        votes = F.log_softmax(word_logits, dim=-1) * real.astype(states.dtype)  # (B, T, L), zero at padding
+        intent_scores = sentence + votes.sum(dim=1) / ts.tensor(lengths[:, None].astype(states.dtype))
+        if self.slot_from_intent is not None:
+            emissions = emissions + self.slot_from_intent(F.softmax(word_logits, dim=-1))
+        return emissions, intent_scores, votes
 
     def slot_loss(self, emissions, tag_ids, lengths):
         """Mean over sentences of -log p(tags) (CRF), or mean cross-entropy per word (no CRF)."""
@@ -302,6 +326,13 @@ class JointTagger(nn.Module):
         real = np.arange(tag_ids.shape[1])[None, :] < lengths[:, None]
         targets = np.where(real, tag_ids, -100)
         return F.cross_entropy(emissions.reshape(-1, emissions.shape[-1]), targets.reshape(-1), ignore_index=-100)
+
+    @staticmethod
+    def intent_loss(intent_scores, votes, intents, lengths):
+        """Cross-entropy of the sentence's intent scores plus the mean over words of -log(the word's
+        vote for the gold intent). intents: (B,) gold label ids."""
+        gold = np.eye(votes.shape[-1], dtype=votes.dtype)[intents][:, None, :]  # (B, 1, L) one-hot
+        return F.cross_entropy(intent_scores, intents) - (votes * gold).sum() / float(lengths.sum())
 
     def decode(self, emissions, lengths):
         """Tag ids per sentence: Viterbi under the constraints, or the best tag of each word."""
@@ -314,7 +345,7 @@ class JointTagger(nn.Module):
 def build_model(config, vocabularies):
     intents = vocabularies.intents
     return JointTagger(config, len(vocabularies.words), len(vocabularies.chars), vocabularies.tags.itos,
-                       len(intents) if intents else 0)
+                       intents.itos if intents else [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,10 +375,11 @@ def train(model, train_data, valid_examples, vocabularies, singletons, args, lab
                         desc=f"{label} epoch {epoch:2d}", leave=False, file=sys.stdout, disable=args.smoke)
         for indices, word_ids, tag_ids, lengths, tokens in progress:
             word_ids = drop_words(word_ids, singletons, args.word_dropout, rng)
-            emissions, intent_logits = model(word_ids, *character_ids(tokens, vocabularies.chars), lengths)
+            emissions, intent_scores, votes = model(word_ids, *character_ids(tokens, vocabularies.chars), lengths)
             loss = model.slot_loss(emissions, tag_ids, lengths)
-            if intent_logits is not None:
-                loss = loss + args.intent_weight * F.cross_entropy(intent_logits, train_data.intents[indices])
+            if intent_scores is not None:
+                loss = loss + args.intent_weight * model.intent_loss(intent_scores, votes,
+                                                                     train_data.intents[indices], lengths)
             optimizer.zero_grad()
             loss.backward()
             if args.clip > 0:
@@ -386,11 +418,11 @@ def predict(model, token_lists, vocabularies, batch_size=256):
         vocabularies.words, vocabularies.chars, vocabularies.tags, None))
     tags, intents = [None] * len(data), [None] * len(data)
     for indices, word_ids, _, lengths, tokens in batches(data, batch_size, shuffle=False):
-        emissions, intent_logits = model(word_ids, *character_ids(tokens, vocabularies.chars), lengths)
+        emissions, intent_scores, _ = model(word_ids, *character_ids(tokens, vocabularies.chars), lengths)
         for row, path in zip(indices, model.decode(emissions, lengths)):
             tags[row] = vocabularies.tags.decode(path)
-        if intent_logits is not None:
-            for row, best in zip(indices, intent_logits.data.argmax(axis=-1)):
+        if intent_scores is not None:
+            for row, best in zip(indices, intent_scores.data.argmax(axis=-1)):
                 intents[row] = vocabularies.intents.itos[best]
     return tags, intents
 
