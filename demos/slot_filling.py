@@ -260,7 +260,7 @@ class JointTagger(nn.Module):
                                  dropout=config["dropout"] if config["layers"] > 1 else 0.0)
             features = config["hidden"] * (2 if config["bidirectional"] else 1)
         self.slot_output = nn.Linear(features, len(tag_labels))
-        self.intent_output = self.word_intent_output = self.slot_from_intent = None
+        self.intent_output = self.word_intent_output = None
         if intent_labels:
             # An intent label may join several atomic intents ("atis_flight#atis_airfare"): the heads
             # score the atoms, and a label scores the sum of its atoms' scores (label_atoms[a, l] = 1
@@ -272,9 +272,6 @@ class JointTagger(nn.Module):
             # decide a rare intent ("meals", "flight numbers"), the pooled word features themselves.
             self.intent_output = nn.Linear(features + features_in, len(atoms))
             self.word_intent_output = nn.Linear(features, len(atoms))  # every word's vote
-            if config.get("slots_see_intent"):
-                # Each word's intent vote informs its slot score (which slot types an intent has).
-                self.slot_from_intent = nn.Linear(len(intent_labels), len(tag_labels), bias=False)
         if self.use_crf:
             self.crf = nn.CRF(len(tag_labels), batch_first=True, constraints=allowed_transitions(tag_labels))
 
@@ -315,8 +312,6 @@ class JointTagger(nn.Module):
         word_logits = self.word_intent_output(states) @ to_labels  # (B, T, L)
         votes = F.log_softmax(word_logits, dim=-1) * real.astype(states.dtype)  # (B, T, L), zero at padding
         intent_scores = sentence + votes.sum(dim=1) / ts.tensor(lengths[:, None].astype(states.dtype))
-        if self.slot_from_intent is not None:
-            emissions = emissions + self.slot_from_intent(F.softmax(word_logits, dim=-1))
         return emissions, intent_scores, votes
 
     def slot_loss(self, emissions, tag_ids, lengths):
