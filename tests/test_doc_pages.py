@@ -141,10 +141,7 @@ def git_commit_checker():
 
 # Pages that landed with figures the check has not yet seen through, each with what is missing. An
 # entry here makes the page's test an expected failure, visible in every run, until it is fixed.
-PENDING = {
-    "docs/speech.md": "landed 2026-11-29 20:40 UTC with result tables and run times that name no commit, "
-                      "and frame lengths (10 ms, 25 ms) that need a <!-- not measured: ... --> marker",
-}
+PENDING = {}
 
 
 @pytest.mark.parametrize(
