@@ -17,6 +17,11 @@ builds a zero-argument callable doing one timed unit of work. harness.main() doe
     user's numpy would be. Only benchmarks do this, never tests or CI; the header prints the kernel
     numpy's OpenBLAS actually chose (read from the loaded library with ctypes, so threadpoolctl is
     not needed).
+  * Every child gets the same glibc malloc setting, MALLOC_MMAP_THRESHOLD_=32 MiB and
+    MALLOC_TRIM_THRESHOLD_=256 MiB (read when the process starts): what `import tinyseq` sets with
+    mallopt (tinyseq/memory.py). Without it the bound and PyTorch processes would keep returning
+    freed memory to the system and fault it in again, page by page, on every call (4.5 us a page
+    here), and tinyseq would be measured against handicapped contenders.
   * Each case is called --warmup times untimed, then --repeats times (fewer if the calls exceed
     --budget seconds, never fewer than 3), and min and median wall times are reported. On a shared
     machine other work only ever adds time, so ratios are taken between minima; the medians show
@@ -58,6 +63,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS")
 PINNING_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# The same numbers as tinyseq/memory.py's mallopt (tests/test_benchmark_harness.py checks), as glibc's
+# environment tunables, so that every contender's process starts with them.
+MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRIM_THRESHOLD_": str(256 * 1024 * 1024)}
 MIN_REPEATS = 3
 
 
@@ -169,9 +177,11 @@ def runtime_info():
 
 
 def child_environment(threads):
-    """The parent's environment with the thread counts set and the OpenBLAS pinning removed."""
+    """The parent's environment with the thread counts and malloc thresholds set and the OpenBLAS
+    pinning removed."""
     environment = {name: value for name, value in os.environ.items() if name not in PINNING_VARIABLES}
     environment.update({name: str(threads) for name in THREAD_VARIABLES})
+    environment.update(MALLOC_VARIABLES)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
     return environment
 
@@ -270,6 +280,8 @@ def describe_runtime(measured, threads):
         lines.append(f"numba {value('numba')}, threads {value('numba_threads')}")
     pinned = [v for v in merged.get("pinning", ()) if any(json.loads(v).values())]
     lines.append("OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the children: " + ("SET " + pinned[0] if pinned else "unset"))
+    lines.append("glibc malloc in every child: " + ", ".join(f"{k}={v}" for k, v in MALLOC_VARIABLES.items())
+                 + " (what `import tinyseq` sets)")
     for key in ("blas_threads", "torch_threads", "numba_threads"):
         counts = {int(count) for count in merged.get(key, ())}
         if counts - {threads}:

@@ -49,3 +49,20 @@ def test_without_torch_its_column_is_skipped_and_no_ratio_against_it_is_printed(
     torch_cell, numpy_cell = row[1], row[2]
     assert torch_cell == "-" and numpy_cell != "-", row
     assert "torch 2." not in output  # no torch runtime reported either
+
+
+def test_every_child_gets_the_malloc_thresholds_that_import_tinyseq_sets():
+    """The contenders run with one allocator setting: the harness's environment tunables are the
+    numbers tinyseq/memory.py gives mallopt, and child_environment passes them to every child."""
+    sys.path.insert(0, str(REPOSITORY / "benchmarks"))
+    try:
+        import harness
+    finally:
+        sys.path.remove(str(REPOSITORY / "benchmarks"))
+    from tinyseq import memory
+
+    assert harness.MALLOC_VARIABLES == {"MALLOC_MMAP_THRESHOLD_": str(memory.MMAP_THRESHOLD_BYTES),
+                                        "MALLOC_TRIM_THRESHOLD_": str(memory.TRIM_THRESHOLD_BYTES)}
+    environment = harness.child_environment(1)
+    for name, value in harness.MALLOC_VARIABLES.items():
+        assert environment[name] == value
