@@ -118,6 +118,9 @@ def main(argv=None):
     options = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--budget", str(args.budget),
                "--timer", args.timer]
 
+    out = Path(args.out)
+    if not out.parent.is_dir():  # say so before the benchmarks run, not after
+        parser.error(f"--out {args.out}: the folder {out.parent} does not exist")
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = uptime()
     reports = []
@@ -129,7 +132,6 @@ def main(argv=None):
         if report is not None:
             reports.append(report)
     load_after = uptime()
-    out = Path(args.out)
     png = plot_ratios(reports, out.with_suffix(".png"))
     machine = harness.machine_info()
     lines = [

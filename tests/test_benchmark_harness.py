@@ -66,3 +66,12 @@ def test_every_child_gets_the_malloc_thresholds_that_import_tinyseq_sets():
     environment = harness.child_environment(1)
     for name, value in harness.MALLOC_VARIABLES.items():
         assert environment[name] == value
+
+
+def test_run_all_refuses_an_out_folder_that_does_not_exist_before_measuring(tmp_path):
+    missing = tmp_path / "no_such_folder" / "results.md"
+    completed = subprocess.run([sys.executable, str(REPOSITORY / "benchmarks" / "run_all.py"), "--out", str(missing)],
+                               cwd=REPOSITORY, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2
+    assert f"the folder {missing.parent} does not exist" in completed.stderr
+    assert "$ python" not in completed.stdout  # no benchmark was started
