@@ -603,3 +603,26 @@ def test_gradients_flow_through_reductions_of_a_0d_tensor():
     x = ts.tensor(3.0, requires_grad=True)
     (x.sum(0) + x.max(-1) + x.mean(0) + x.logsumexp(0)).backward()
     assert x.grad == 4.0
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("sigmoid", lambda v: 1 / (1 + np.exp(-v))), ("softplus", lambda v: np.log1p(np.exp(v))),
+    ("exp", np.exp), ("tanh", np.tanh), ("relu", lambda v: max(v, 0.0)), ("abs", abs),
+])
+def test_one_argument_ops_take_a_python_number_as_a_default_dtype_tensor(name, reference):
+    """ts.sigmoid(-3.0) was an AttributeError and ts.exp(2.0) a float64 tensor: a number now becomes
+    a 0-d tensor of the default dtype, as ts.tensor(-3.0) does. Values against numpy in float64."""
+    for value in (-3.0, 0.5, 2):
+        out = getattr(ts, name)(value)
+        assert isinstance(out, ts.Tensor) and out.shape == ()
+        assert out.dtype == (ts.get_default_dtype() if isinstance(value, float) or name not in ("relu", "abs")
+                             else np.int64)
+        np.testing.assert_allclose(float(out.data), reference(float(value)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["x", "eval", 1, None])
+def test_module_train_refuses_a_mode_that_is_not_a_bool(mode):
+    module = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match=r"train: mode must be True or False, got"):
+        module.train(mode)
+    assert module.training  # unchanged

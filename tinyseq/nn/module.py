@@ -104,7 +104,10 @@ class Module:
         return (parameter for _, parameter in self.named_parameters())
 
     def train(self, mode=True):
-        """Training mode (dropout active) for this module and all below it."""
+        """Training mode (dropout active) for this module and all below it. mode must be a bool, as in
+        PyTorch: module.train("eval") would otherwise switch training on."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"train: mode must be True or False, got {mode!r} ({type(mode).__name__})")
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self

@@ -76,6 +76,14 @@ def integer_sizes(sizes, op_name, name="size", allow_minus_one=False):
     return tuple(int(size) for size in sizes)
 
 
+def unary_input(x):
+    """The input of a one-argument op (exp, tanh, relu, ...) as a Tensor. A Python or numpy number
+    becomes a 0-d tensor as ts.tensor makes it (a float takes the default dtype), so ts.sigmoid(-3.0)
+    is a float32 tensor like ts.sigmoid(ts.tensor(-3.0)). (PyTorch refuses numbers here; tinyseq
+    accepts them since its binary ops do.)"""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
 def floating(x):
     """x as a floating-point tensor: integer and bool tensors become the default float dtype, as
     PyTorch promotes them for exp, log, sigmoid and the other ops whose values are not integers."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .args import as_tensor, floating, operands
+from .args import as_tensor, floating, operands, unary_input
 
 
 class Add(Function):
@@ -342,42 +342,42 @@ def neg(x):
 
 def exp(x):
     """exp(x), elementwise: any shape -> the same shape."""
-    return Exp.apply(floating(as_tensor(x)))
+    return Exp.apply(floating(unary_input(x)))
 
 
 def log(x):
     """Natural log, elementwise: any shape -> the same shape (-inf at 0, NaN below)."""
-    return Log.apply(floating(as_tensor(x)))
+    return Log.apply(floating(unary_input(x)))
 
 
 def sqrt(x):
     """Square root, elementwise: any shape -> the same shape."""
-    return Sqrt.apply(floating(as_tensor(x)))
+    return Sqrt.apply(floating(unary_input(x)))
 
 
 def abs(x):
     """|x|, elementwise: any shape -> the same shape (gradient 0 at 0)."""
-    return Abs.apply(as_tensor(x))
+    return Abs.apply(unary_input(x))
 
 
 def tanh(x):
     """tanh(x), elementwise: any shape -> the same shape."""
-    return Tanh.apply(floating(as_tensor(x)))
+    return Tanh.apply(floating(unary_input(x)))
 
 
 def sigmoid(x):
     """1 / (1 + exp(-x)), elementwise and overflow-free: any shape -> the same shape."""
-    return Sigmoid.apply(floating(as_tensor(x)))
+    return Sigmoid.apply(floating(unary_input(x)))
 
 
 def relu(x):
     """max(x, 0), elementwise: any shape -> the same shape (gradient 0 at 0)."""
-    return Relu.apply(as_tensor(x))
+    return Relu.apply(unary_input(x))
 
 
 def softplus(x):
     """log(1 + exp(x)) (PyTorch's softplus with beta=1, computed exactly for every x)."""
-    return Softplus.apply(floating(as_tensor(x)))
+    return Softplus.apply(floating(unary_input(x)))
 
 
 def clamp(x, min=None, max=None):
@@ -387,7 +387,7 @@ def clamp(x, min=None, max=None):
     for name, bound in (("min", min), ("max", max)):
         if bound is not None and not isinstance(bound, (numbers.Real, Tensor, np.ndarray)):
             raise TypeError(f"clamp: {name} must be a number, a tensor or None, got {type(bound).__name__} {bound!r}")
-    return Clamp.apply(as_tensor(x), min, max)
+    return Clamp.apply(unary_input(x), min, max)
 
 
 def maximum(a, b):
@@ -424,4 +424,4 @@ def to_dtype(x, dtype):
         raise TypeError(f"to_dtype: dtype must be a numpy floating dtype such as np.float32, got {dtype!r}") from None
     if dtype.kind != "f":
         raise TypeError(f"to_dtype: dtype must be a floating dtype, got {dtype}")
-    return ToDtype.apply(as_tensor(x), dtype)
+    return ToDtype.apply(unary_input(x), dtype)
