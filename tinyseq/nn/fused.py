@@ -35,9 +35,9 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import is_grad_enabled
-from .fast_tanh import sigmoid, tanh
+from .fast_tanh import ONE, sigmoid, tanh
 
-ZERO, ONE = np.float32(0.0), np.float32(1.0)  # float32 constants keep float32 arithmetic float32
+ZERO = np.float32(0.0)  # float32 constants (ONE too) keep float32 arithmetic float32
 
 
 def _keeps_graph(ctx):
@@ -53,16 +53,10 @@ def _weight_gradients(grad_pre, inputs, needs_weight, needs_bias):
     return grad_weight, grad_bias
 
 
-def _active_steps(active, seq_len):
-    """Per step: None when every sequence is running (no masking needed), else the (B,) mask."""
-    if active is None:
-        return [None] * seq_len
-    return [None if row.all() else row for row in active]
-
-
 def _carry_inactive(new, old, active_t):
-    """Rows of sequences that have ended keep their old value (in place, only on masked steps)."""
-    if active_t is not None:
+    """Rows of sequences that have ended at this step keep their old value (in place; nothing to do
+    on a step where every sequence is still running). active_t: (B,) bool."""
+    if not active_t.all():
         np.copyto(new, old, where=~active_t[:, None])
 
 
@@ -121,7 +115,7 @@ class RNNSequence(Function):
             _rnn_step(recurrent, x_proj[t], bias, h_all[t], mask[t], relu, outputs[t], h_all[t + 1])
         if _keeps_graph(ctx):
             ctx.save_for_backward(outputs, h_all, weight_hh)
-            ctx.active, ctx.steps, ctx.relu = mask, _active_steps(active, seq_len), relu
+            ctx.active, ctx.relu = mask, relu
             ctx.has_bias = bias_hh is not None
         return outputs, h_all[-1].copy()
 
@@ -135,7 +129,7 @@ class RNNSequence(Function):
             grad_h, grad_h_prev = grad_h_buffers[step % 2], grad_h_buffers[1 - step % 2]
             _rnn_step_backward(grad_outputs[t], grad_h, outputs[t], ctx.active[t], ctx.relu, grad_pre[t])
             np.matmul(grad_pre[t], weight_hh, out=grad_h_prev)
-            _carry_inactive(grad_h_prev, grad_h, ctx.steps[t])
+            _carry_inactive(grad_h_prev, grad_h, ctx.active[t])
         grad_h = grad_h_buffers[outputs.shape[0] % 2]
         grad_weight, grad_bias = _weight_gradients(grad_pre, h_all[:-1], ctx.needs_input_grad[2], ctx.has_bias)
         return grad_pre, grad_h, grad_weight, grad_bias, None, None
@@ -257,7 +251,7 @@ class LSTMSequence(Function):
                        h_all[t + 1], c_all[t + 1])
         if keep:
             ctx.save_for_backward(gates, h_all, c_all, tanh_c, weight_hh)
-            ctx.active, ctx.steps, ctx.has_bias = mask, _active_steps(active, seq_len), bias_hh is not None
+            ctx.active, ctx.has_bias = mask, bias_hh is not None
         return outputs, h_all[-1].copy(), c_all[-1].copy()
 
     @staticmethod
@@ -275,7 +269,7 @@ class LSTMSequence(Function):
             _lstm_cell_backward(grad_outputs[t], grad_h, grad_c, gates[t], c_all[t], tanh_c[t], ctx.active[t],
                                 grad_pre[t], grad_cell, grad_c_prev)
             np.matmul(grad_pre[t], weight_hh, out=grad_h_prev)
-            _carry_inactive(grad_h_prev, grad_h, ctx.steps[t])
+            _carry_inactive(grad_h_prev, grad_h, ctx.active[t])
         grad_h, grad_c = grad_h_buffers[gates.shape[0] % 2], grad_c_buffers[gates.shape[0] % 2]
         grad_weight, grad_bias = _weight_gradients(grad_pre, h_all[:-1], ctx.needs_input_grad[3], ctx.has_bias)
         return grad_pre, grad_h, grad_c, grad_weight, grad_bias, None
@@ -413,7 +407,7 @@ class GRUSequence(Function):
                            outputs[t], h_all[t + 1])
         if keep:
             ctx.save_for_backward(gates, h_all, hidden_n, weight_hh)
-            ctx.active, ctx.steps = mask, _active_steps(active, seq_len)
+            ctx.active = mask
             ctx.reset_after, ctx.has_bias = reset_after, bias_hh is not None
         return outputs, h_all[-1].copy()
 

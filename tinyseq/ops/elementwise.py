@@ -334,8 +334,8 @@ def pow(a, b):
 
 def neg(x):
     """-x, elementwise: any shape -> the same shape."""
-    x = as_tensor(x)
-    if isinstance(x, Tensor) and x.dtype == np.bool_:
+    x = unary_input(x)
+    if x.dtype == np.bool_:
         raise TypeError("neg: negation of a bool tensor is not supported (use x == False for a logical not)")
     return Neg.apply(x)
 
