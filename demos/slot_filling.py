@@ -283,7 +283,7 @@ class JointTagger(nn.Module):
         windows = ts.concat([chars[:, k : width - 2 + k] for k in range(3)], dim=-1)  # (U, W - 2, 3 char_emb)
         activations = F.relu(self.char_conv(windows))
         real = (char_ids[:, 1 : width - 1] > 0)[:, :, None]  # windows centred on a real character
-        pooled = (activations * real.astype(activations.dtype)).max(dim=1)  # (U, char_filters); relu >= 0
+        pooled = (activations * real.astype(activations.dtype)).amax(dim=1)  # (U, char_filters); relu >= 0
         return F.embedding(form_index, pooled)
 
     def forward(self, word_ids, char_ids, form_index, lengths):
@@ -306,7 +306,7 @@ class JointTagger(nn.Module):
         real = (np.arange(states.shape[1])[None, :] < lengths[:, None])[:, :, None]  # (B, T, 1)
         # Max over the real words only: padding gets a score far below any state.
         padding = np.where(real, 0.0, -1e4).astype(states.dtype)
-        pooled = ts.concat([(states + padding).max(dim=1), (words + padding).max(dim=1)], dim=-1)
+        pooled = ts.concat([(states + padding).amax(dim=1), (words + padding).amax(dim=1)], dim=-1)
         to_labels = ts.tensor(self.label_atoms)  # atom scores (.., A) @ (A, L) -> label scores (.., L)
         sentence = F.log_softmax(self.intent_output(pooled) @ to_labels, dim=-1)  # (B, L)
         word_logits = self.word_intent_output(states) @ to_labels  # (B, T, L)

@@ -123,11 +123,20 @@ def binary(first, second):
 
 
 @st.composite
-def reduction(draw, distinct=False):
-    """(x,) with dim (None, an int or a tuple) and keepdim."""
+def reduction(draw, distinct=False, allow_tuple=True):
+    """(x,) with dim (None, an int or, with allow_tuple, a tuple) and keepdim."""
     shape = draw(SHAPES)
     x = draw(distinct_array(shape) if distinct else array(shape, ANY))
-    return Example((x,), {"dim": draw(dims(len(shape))), "keepdim": draw(st.booleans())})
+    return Example((x,), {"dim": draw(dims(len(shape), allow_tuple=allow_tuple)), "keepdim": draw(st.booleans())})
+
+
+def values_of(extreme):
+    """max / min as a one-output op for the registry: along a dim they return (values, indices), and
+    the indices (integers, outside the graph) are checked against PyTorch in test_torch_parity."""
+    def values(x, dim, keepdim):
+        result = extreme(x, dim, keepdim)
+        return result if dim is None else result.values
+    return values
 
 
 def axes_of(dim, ndim):
@@ -549,10 +558,16 @@ REGISTRY = [
     OpEntry("mean", "mean", ts.mean,
             lambda x, dim, keepdim: np.sum(x, axis=axes_of(dim, x.ndim), keepdims=keepdim)
             / math.prod(x.shape[a] for a in axes_of(dim, x.ndim)), reduction()),
-    OpEntry("max", "max", ts.max, lambda x, dim, keepdim: np.amax(x, axis=axes_of(dim, x.ndim), keepdims=keepdim),
+    OpEntry("amax", "amax", ts.amax, lambda x, dim, keepdim: np.amax(x, axis=axes_of(dim, x.ndim), keepdims=keepdim),
             reduction(distinct=True)),
-    OpEntry("min", "min", ts.min, lambda x, dim, keepdim: np.amin(x, axis=axes_of(dim, x.ndim), keepdims=keepdim),
+    OpEntry("amin", "amin", ts.amin, lambda x, dim, keepdim: np.amin(x, axis=axes_of(dim, x.ndim), keepdims=keepdim),
             reduction(distinct=True)),
+    OpEntry("max", "max", values_of(ts.max),
+            lambda x, dim, keepdim: np.amax(x, axis=axes_of(dim, x.ndim), keepdims=keepdim),
+            reduction(distinct=True, allow_tuple=False)),
+    OpEntry("min", "min", values_of(ts.min),
+            lambda x, dim, keepdim: np.amin(x, axis=axes_of(dim, x.ndim), keepdims=keepdim),
+            reduction(distinct=True, allow_tuple=False)),
     OpEntry("logsumexp", "logsumexp", ts.logsumexp, reference_logsumexp, reduction(), rtol=1e-9),
     OpEntry("var", "var", ts.var, reference_var, var_examples(), rtol=1e-9),
     # shape

@@ -271,6 +271,9 @@ BAD_CALLS = [
     row("var str correction", lambda: ts.ones(2).var(correction="a"), TypeError, "var: correction must be a number, got 'a'"),
     row("max empty", lambda: ts.ones(0).max(), ValueError, "max: cannot reduce over dimension 0 of a tensor of shape (0,): it is empty"),
     row("min empty dim", lambda: ts.ones(0, 3).min(0), ValueError, "min: cannot reduce over dimension 0 of a tensor of shape (0, 3)"),
+    row("amax empty dim", lambda: ts.ones(2, 0).amax((0, 1)), ValueError, "amax: cannot reduce over dimension 1 of a tensor of shape (2, 0): it is empty (the maximum"),
+    row("amin empty", lambda: ts.ones(0).amin(), ValueError, "amin: cannot reduce over dimension 0 of a tensor of shape (0,): it is empty (the minimum"),
+    row("max tuple dim", lambda: ts.ones(2, 2).max((0, 1)), TypeError, "max: dim must be an int when given"),
     row("logsumexp dim", lambda: ts.ones(2).logsumexp(3), ValueError, "logsumexp: dim must be in [-1, 1)"),
     # --- shape ops -----------------------------------------------------------------------------
     row("reshape float", lambda: ts.ones(6).reshape(2, 3.0), TypeError, "reshape: shape must be a tuple of ints, got (2, 3.0)"),
@@ -568,8 +571,10 @@ EDGE_CASES_WITH_A_RESULT = [
     pytest.param(lambda: ts.tensor(2.0).sum(0), 2.0, id="sum of 0-d over dim 0"),
     pytest.param(lambda: ts.tensor(2.0).sum(-1, keepdim=True), 2.0, id="sum of 0-d over dim -1"),
     pytest.param(lambda: ts.tensor(2.0).mean(0), 2.0, id="mean of 0-d"),
-    pytest.param(lambda: ts.tensor(2.0).max(-1), 2.0, id="max of 0-d"),
-    pytest.param(lambda: ts.tensor(2.0).min(0), 2.0, id="min of 0-d"),
+    pytest.param(lambda: ts.tensor(2.0).max(-1).values, 2.0, id="max of 0-d"),
+    pytest.param(lambda: ts.tensor(2.0).max(-1).indices, 0, id="max index of 0-d"),
+    pytest.param(lambda: ts.tensor(2.0).min(0).values, 2.0, id="min of 0-d"),
+    pytest.param(lambda: ts.tensor(2.0).amax(0), 2.0, id="amax of 0-d"),
     pytest.param(lambda: ts.tensor(2.0).logsumexp(0), 2.0, id="logsumexp of 0-d"),
     pytest.param(lambda: ts.tensor(2.0).argmax(0), 0, id="argmax of 0-d"),
     pytest.param(lambda: ts.tensor(2.0).argmax(-1), 0, id="argmax of 0-d dim -1"),
@@ -592,7 +597,8 @@ def test_edge_cases_give_pytorchs_result(call, expected):
     pytest.param(lambda: ts.ones(3)[[]], (0,), id="x[[]] 1-d"),
     pytest.param(lambda: ts.softmax(ts.ones(2, 0), dim=1), (2, 0), id="softmax over an empty dim"),
     pytest.param(lambda: ts.log_softmax(ts.ones(2, 0), dim=-1), (2, 0), id="log_softmax over an empty dim"),
-    pytest.param(lambda: ts.ones(0, 3).max(1), (0,), id="max over a non-empty dim of an empty tensor"),
+    pytest.param(lambda: ts.ones(0, 3).max(1).values, (0,), id="max over a non-empty dim of an empty tensor"),
+    pytest.param(lambda: ts.ones(0, 3).max(1).indices, (0,), id="max indices over a non-empty dim of an empty tensor"),
     pytest.param(lambda: ts.ones(0, 3).argmax(1), (0,), id="argmax over a non-empty dim of an empty tensor"),
 ])
 def test_empty_selections_give_empty_results_as_in_pytorch(call, shape):
@@ -601,8 +607,8 @@ def test_empty_selections_give_empty_results_as_in_pytorch(call, shape):
 
 def test_gradients_flow_through_reductions_of_a_0d_tensor():
     x = ts.tensor(3.0, requires_grad=True)
-    (x.sum(0) + x.max(-1) + x.mean(0) + x.logsumexp(0)).backward()
-    assert x.grad == 4.0
+    (x.sum(0) + x.max(-1).values + x.amax(0) + x.mean(0) + x.logsumexp(0)).backward()
+    assert x.grad == 5.0
 
 
 @pytest.mark.parametrize("name, reference", [

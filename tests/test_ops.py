@@ -283,16 +283,41 @@ def test_split_and_chunk_sizes_match_torch(length, size, chunks):
 # ------------------------------------------------------------------------------------------------
 
 def test_tied_maxima_share_the_gradient_equally(float64):
-    """PyTorch's amax rule: [1, 3, 3] -> gradient [0, 1/2, 1/2]; per row with dim=1."""
+    """PyTorch's amax rule (and max with no dim): [1, 3, 3] -> gradient [0, 1/2, 1/2]; per row with dim=1."""
     x = ts.tensor([1.0, 3.0, 3.0], requires_grad=True)
     ts.max(x).backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.5, 0.5])
     rows = ts.tensor([[2.0, 2.0, 2.0], [0.0, 5.0, 1.0]], requires_grad=True)
-    ts.max(rows, dim=1).backward(np.array([3.0, 1.0]))
+    ts.amax(rows, dim=1).backward(np.array([3.0, 1.0]))
     np.testing.assert_array_equal(rows.grad, [[1.0, 1.0, 1.0], [0.0, 1.0, 0.0]])
     y = ts.tensor([4.0, -1.0, 4.0], requires_grad=True)
     ts.min(-y).backward()
     np.testing.assert_array_equal(y.grad, [-0.5, 0.0, -0.5])
+
+
+def test_max_along_a_dim_gives_values_indices_and_the_gradient_to_the_first_extreme(float64):
+    """PyTorch's max(x, dim) / min(x, dim): a (values, indices) pair, the first index of tied
+    extremes, the whole gradient to that one element (worked out by hand)."""
+    rows = ts.tensor([[2.0, 7.0, 7.0], [0.0, 5.0, 1.0]], requires_grad=True)
+    values, indices = rows.max(dim=1)
+    np.testing.assert_array_equal(values.data, [7.0, 5.0])
+    np.testing.assert_array_equal(indices.data, [1, 1])
+    assert indices.dtype == np.int64 and rows.max(1)[0] is not None and rows.max(1).values.shape == (2,)
+    values.backward(np.array([3.0, 1.0]))
+    np.testing.assert_array_equal(rows.grad, [[0.0, 3.0, 0.0], [0.0, 1.0, 0.0]])
+    cols = ts.tensor([[4.0, -1.0], [4.0, -2.0], [9.0, -2.0]], requires_grad=True)
+    low = ts.min(cols, 0, keepdim=True)
+    np.testing.assert_array_equal(low.values.data, [[4.0, -2.0]])
+    np.testing.assert_array_equal(low.indices.data, [[0, 1]])
+    low.values.sum().backward()
+    np.testing.assert_array_equal(cols.grad, [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+
+
+def test_max_along_several_dims_is_a_type_error_naming_amax():
+    with pytest.raises(TypeError, match=r"max: dim must be an int when given .* use amax, got \(0, 1\)"):
+        ts.ones(2, 2).max((0, 1))
+    with pytest.raises(TypeError, match=r"min: .* use amin"):
+        ts.ones(2, 2).min([0])
 
 
 def test_maximum_and_minimum_split_the_gradient_at_ties(float64):

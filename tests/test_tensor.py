@@ -188,7 +188,8 @@ def test_every_public_op_is_also_a_method(float64):
     x = leaf([[1.0, 4.0], [9.0, 16.0]])
     np.testing.assert_allclose(x.sqrt().numpy(), [[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_allclose(x.sum(dim=0).numpy(), [10.0, 20.0])
-    np.testing.assert_allclose(x.max(1, keepdim=True).numpy(), [[4.0], [16.0]])
+    np.testing.assert_allclose(x.max(1, keepdim=True).values.numpy(), [[4.0], [16.0]])
+    np.testing.assert_allclose(x.amax(1, keepdim=True).numpy(), [[4.0], [16.0]])
     assert x.reshape(4).shape == (4,) and x.reshape(1, 4).shape == (1, 4) and x.view(-1).shape == (4,)
     assert [p.shape for p in x.split(1, dim=1)] == [(2, 1), (2, 1)]
     with pytest.raises(AttributeError, match="no attribute 'not_an_op'"):

@@ -4,15 +4,19 @@ states and every parameter), to 1e-5 in float32 and 1e-9 in float64.
 
 Covered: RNN (tanh, relu), LSTM and GRU with every combination of num_layers, bidirectional,
 batch_first, bias, a given hx, unbatched input and lengths= (against pack_padded_sequence with
-enforce_sorted=False); dropout > 0 in eval mode; the three cells; Linear; Embedding(padding_idx).
+enforce_sorted=False); dropout > 0 in eval mode; the three cells; Linear; Embedding(padding_idx);
+max, min, amax, amin with ties and NaN (values, indices and gradients, exactly).
 GRU(reset_after=False) has no PyTorch counterpart; tests/test_recurrent.py checks it against the
 equations instead.
 """
 
 import itertools
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch", reason="PyTorch parity tests need torch: pip install -e '.[parity]' to enable")
 
@@ -293,3 +297,40 @@ def test_tied_weights_checkpoint_moves_both_ways():
     module.load_state_dict({name: np.ones_like(value) for name, value in module.state_dict().items()})
     reference.load_state_dict({name: torch.tensor(value) for name, value in module.state_dict().items()})
     np.testing.assert_array_equal(reference[0].weight.detach().numpy(), np.ones((5, 3)))
+
+
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+@given(data=st.data())
+def test_max_and_min_match_pytorch_with_ties_and_nan(name, data):
+    """max(x, dim) / min(x, dim): PyTorch's (values, indices) and its gradient (to the first tied
+    extreme only); amax / amin and max(x) with no dim: the values and the gradient shared equally
+    among ties. The values are drawn from a few integers so that ties are common, sometimes a NaN."""
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), label="shape")
+    x = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 0.0, 2.0, 2.0, np.nan])), label="x")
+    if not data.draw(st.booleans(), label="with NaN"):
+        x = np.nan_to_num(x, nan=1.0)
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    along_one_dim = name in ("max", "min")
+    dim = data.draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1)) if along_one_dim else
+                    st.one_of(st.none(), st.integers(0, len(shape) - 1).map(lambda d: (d,))), label="dim")
+    x_ts, x_torch = ts.tensor(x, dtype=np.float64, requires_grad=True), torch.tensor(x, requires_grad=True)
+    if dim is None:
+        got, expected = getattr(ts, name)(x_ts), getattr(torch, name)(x_torch)
+    else:
+        got, expected = getattr(ts, name)(x_ts, dim, keepdim), getattr(torch, name)(x_torch, dim, keepdim)
+    if along_one_dim and dim is not None:
+        np.testing.assert_array_equal(got.indices.data, expected.indices.numpy())
+        assert got.indices.dtype == np.int64
+        got, expected = got.values, expected.values
+    np.testing.assert_array_equal(got.data, expected.detach().numpy())
+    cotangent = np.arange(1.0, got.data.size + 1).reshape(got.shape)
+    (got * ts.tensor(cotangent, dtype=np.float64)).sum().backward()
+    (expected * torch.tensor(cotangent)).sum().backward()
+    if name in ("amax", "amin") and np.isnan(x).any():
+        # torch.amax's gradient is NaN in a slice whose maximum is NaN; tinyseq gives such a slice's
+        # NaNs the gradient, as torch.max(x) does (the case dim=None of "max" above checks that).
+        finite = ~np.isnan(x_torch.grad.numpy())
+        np.testing.assert_array_equal(x_ts.grad[finite], x_torch.grad.numpy()[finite])
+        assert np.isfinite(x_ts.grad).all()
+    else:
+        np.testing.assert_array_equal(x_ts.grad, x_torch.grad.numpy())

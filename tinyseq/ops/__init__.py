@@ -5,7 +5,7 @@ from .elementwise import (abs, add, clamp, div, exp, log, maximum, minimum, mul,
                           sigmoid, softplus, sqrt, sub, tanh, to_dtype, where)
 from .linalg import matmul
 from .nn import cross_entropy, dropout, embedding, linear, log_softmax, softmax
-from .reduce import logsumexp, max, mean, min, sum, var
+from .reduce import amax, amin, logsumexp, max, mean, min, sum, var
 from .shape import (cat, chunk, concat, expand, flip, getitem, pad, permute, reshape, split, squeeze,
                     stack, transpose, unbind, unsqueeze, view)
 
@@ -14,7 +14,7 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
     "softplus", "clamp", "maximum", "minimum", "where", "to_dtype",
     # reductions
-    "sum", "mean", "max", "min", "logsumexp", "var",
+    "sum", "mean", "amax", "amin", "max", "min", "logsumexp", "var",
     # shape
     "reshape", "view", "permute", "transpose", "expand", "squeeze", "unsqueeze", "getitem", "concat", "cat",
     "stack", "split", "chunk", "unbind", "pad", "flip",

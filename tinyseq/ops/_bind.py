@@ -16,7 +16,7 @@ from .elementwise import (abs, add, clamp, div, exp, log, maximum, minimum, mul,
                           softplus, sqrt, sub, tanh, to_dtype, where)
 from .linalg import matmul
 from .nn import cross_entropy, dropout, embedding, linear, log_softmax, softmax
-from .reduce import logsumexp, max, mean, min, sum, var
+from .reduce import amax, amin, logsumexp, max, mean, min, sum, var
 from .shape import (chunk, expand, flip, getitem, pad, permute, reshape, split, squeeze, transpose, unbind,
                     unsqueeze, view)
 
@@ -96,6 +96,8 @@ Tensor.to_dtype = to_dtype
 # Reductions
 Tensor.sum = sum
 Tensor.mean = mean
+Tensor.amax = amax
+Tensor.amin = amin
 Tensor.max = max
 Tensor.min = min
 Tensor.logsumexp = logsumexp
