@@ -350,7 +350,10 @@ def cross_entropy_examples(draw):
         if np.all(target == ignore_index):
             reduction = "sum"
     logits = draw(array(logits_shape, MODERATE))
-    return Example((logits, target), {"ignore_index": ignore_index, "reduction": reduction})
+    weight = draw(st.none() | hnp.arrays(np.float64, (classes,), elements=st.floats(0.5, 2.0)))
+    label_smoothing = draw(st.sampled_from([0.0, 0.1, 0.6]))
+    return Example((logits, target), {"weight": weight, "ignore_index": ignore_index, "reduction": reduction,
+                                      "label_smoothing": label_smoothing})
 
 
 @st.composite
@@ -469,24 +472,30 @@ def reference_softmax(x, dim):
     return e / e.sum(axis=dim, keepdims=True)
 
 
-def reference_cross_entropy(logits, target, ignore_index, reduction):
-    """Position by position: -log(exp(logit of the target) / sum of exp(logits)), 0 where ignored."""
+def reference_cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Position by position: (1 - e) w[y] (-log p[y]) + (e / C) sum_c w[c] (-log p[c]) with
+    p = exp(logits) / sum of exp(logits), 0 where ignored; the mean divides by the sum of w[y]."""
     if logits.ndim == 1:
         logits, target = logits[None], target[None]
         unbatched = True
     else:
         unbatched = False
     classes_last = np.moveaxis(logits, 1, -1)
-    losses = np.zeros(target.shape)
+    classes = logits.shape[1]
+    weight = np.ones(classes) if weight is None else weight
+    losses, total_weight = np.zeros(target.shape), 0.0
     for position in np.ndindex(target.shape):
         if target[position] != ignore_index:
             row = classes_last[position]
-            losses[position] = -np.log(np.exp(row[target[position]]) / np.exp(row).sum())
+            minus_log_p = -np.log(np.exp(row) / np.exp(row).sum())
+            losses[position] = ((1 - label_smoothing) * weight[target[position]] * minus_log_p[target[position]]
+                                + label_smoothing / classes * np.dot(weight, minus_log_p))
+            total_weight += weight[target[position]]
     if reduction == "none":
         return losses[0] if unbatched else losses
     if reduction == "sum":
         return losses.sum()
-    return losses.sum() / np.count_nonzero(target != ignore_index)
+    return losses.sum() / total_weight
 
 
 def dropout_output_is_a_scaled_mask(example, output):

@@ -210,17 +210,46 @@ def test_cross_entropy_matches_torch(reduction, layout, data):
     target = data.draw(hnp.arrays(np.int64, (n,) + spatial,
                                   elements=st.sampled_from(list(range(classes)) + [ignore_index])))
     cotangent = data.draw(array(() if reduction != "none" else target.shape, st.floats(-2, 2)))
+    weight = data.draw(st.none() | hnp.arrays(np.float64, (classes,), elements=st.floats(0.0, 3.0)), label="weight")
+    label_smoothing = data.draw(st.sampled_from([0.0, 0.05, 0.3, 1.0]), label="label_smoothing")
 
     ours = ts.tensor(logits, dtype=np.float64, requires_grad=True)
-    loss = ts.cross_entropy(ours, ts.tensor(target), ignore_index=ignore_index, reduction=reduction)
+    loss = ts.cross_entropy(ours, ts.tensor(target), weight, ignore_index=ignore_index, reduction=reduction,
+                            label_smoothing=label_smoothing)
     theirs = torch.tensor(logits, requires_grad=True)
-    expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(target), ignore_index=ignore_index,
-                                                 reduction=reduction)
+    expected = torch.nn.functional.cross_entropy(theirs, torch.tensor(target), None if weight is None else torch.tensor(weight),
+                                                 ignore_index=ignore_index, reduction=reduction,
+                                                 label_smoothing=label_smoothing)
     np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-10, atol=1e-12)
     if not np.isnan(expected.detach().numpy()).any():
         loss.backward(cotangent)
         expected.backward(torch.tensor(cotangent))
-        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_cross_entropy_with_class_weights_and_label_smoothing_by_hand(float64):
+    """Two classes, logits (0, ln 3): -log p = (ln 4, ln 4/3). Weights (2, 1), smoothing 0.5, targets
+    (0, 1): losses 0.5*2*ln4 + 0.25*(2 ln4 + ln4/3) and 0.5*1*ln4/3 + the same smoothing term;
+    the mean divides by w[0] + w[1] = 3. Gradient of the first row's loss (sum): with p = (1/4, 3/4),
+    W = 3, (1 - e) w[y] (p - one_hot) + (e / C)(W p - w) = (-0.75, 0.75) + 0.25 (-1.25, 1.25)."""
+    logits = ts.tensor([[0.0, LN(3)], [0.0, LN(3)]], requires_grad=True)
+    weight = ts.tensor([2.0, 1.0])
+    smooth = 0.25 * (2 * LN(4) + LN(4 / 3))
+    losses = ts.cross_entropy(logits, ts.tensor([0, 1]), weight, reduction="none", label_smoothing=0.5)
+    np.testing.assert_allclose(losses.numpy(), [LN(4) + smooth, 0.5 * LN(4 / 3) + smooth], rtol=1e-12)
+    mean = ts.cross_entropy(logits, ts.tensor([0, 1]), weight, label_smoothing=0.5)
+    np.testing.assert_allclose(mean.item(), (LN(4) + 0.5 * LN(4 / 3) + 2 * smooth) / 3, rtol=1e-12)
+    ts.cross_entropy(logits, ts.tensor([0, -100]), weight, reduction="sum", label_smoothing=0.5).backward()
+    np.testing.assert_allclose(logits.grad, [[-0.75 - 0.3125, 0.75 + 0.3125], [0.0, 0.0]], rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_loss_module_matches_the_function_and_keeps_its_weight_out_of_parameters(float64):
+    logits = ts.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, 0.0]])
+    weight = ts.tensor([1.0, 2.0, 0.5])
+    module = ts.nn.CrossEntropyLoss(weight=weight, ignore_index=2, label_smoothing=0.2, reduction="sum")
+    expected = ts.cross_entropy(logits, ts.tensor([1, 2]), weight, ignore_index=2, label_smoothing=0.2, reduction="sum")
+    assert module(logits, ts.tensor([1, 2])).item() == expected.item()
+    assert list(module.parameters()) == [] and "label_smoothing=0.2" in repr(module)
 
 
 @given(data=st.data())
@@ -228,7 +257,8 @@ def test_cross_entropy_unbatched_matches_torch(data):
     torch = pytest.importorskip("torch", reason="PyTorch parity test: pip install -e '.[parity]' to enable")
     example = data.draw(cross_entropy_examples().filter(lambda e: e.arrays[0].ndim == 1))
     (logits, target), params = example
-    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target), **params)
+    torch_params = dict(params, weight=None if params["weight"] is None else torch.tensor(params["weight"]))
+    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(target), **torch_params)
     loss = ts.cross_entropy(ts.tensor(logits, dtype=np.float64), ts.tensor(target), **params)
     np.testing.assert_allclose(loss.numpy(), expected.numpy(), rtol=1e-10)
 

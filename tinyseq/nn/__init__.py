@@ -4,6 +4,6 @@ from . import functional, utils
 from .cells import GRUCell, LSTMCell, RNNCell
 from .crf import CRF
 from .layers import Dropout, Embedding, Linear, Sequential
-from .loss import CTCLoss
+from .loss import CrossEntropyLoss, CTCLoss
 from .module import Module, ModuleList, Parameter
 from .rnn import GRU, LSTM, RNN, is_reference_path_enabled, use_reference_path

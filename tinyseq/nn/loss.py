@@ -1,7 +1,8 @@
-"""Losses as modules: nn.CTCLoss, the module form of ctc_loss (tinyseq/ctc/loss.py).
+"""Losses as modules: nn.CrossEntropyLoss and nn.CTCLoss, the module forms of cross_entropy
+(tinyseq/ops/nn.py) and ctc_loss (tinyseq/ctc/loss.py).
 
-The loss computation lives at the op level, in the ctc package, which imports nothing from nn; this
-file only holds the options a module keeps between calls.
+The loss computations live at the op level (the ctc package imports nothing from nn); this file
+only holds the options a module keeps between calls.
 """
 
 import numbers
@@ -9,7 +10,28 @@ import numbers
 import numpy as np
 
 from ..ctc.loss import REDUCTIONS, ctc_loss
+from ..ops.nn import cross_entropy
 from .module import Module
+
+
+class CrossEntropyLoss(Module):
+    """Cross-entropy as a module (PyTorch's nn.CrossEntropyLoss): CrossEntropyLoss(weight=None,
+    ignore_index=-100, reduction="mean", label_smoothing=0.0)(input, target). See cross_entropy().
+    The options are checked at the first call, where the number of classes is known."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__()
+        self.weight = weight  # a constant, not a parameter (as PyTorch's registered buffer)
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                             label_smoothing=self.label_smoothing)
+
+    def extra_repr(self):
+        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}, label_smoothing={self.label_smoothing}"
 
 
 class CTCLoss(Module):

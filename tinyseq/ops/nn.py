@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import rng
 from ..function import Function
+from ..tensor import Tensor
 from .args import as_tensor, is_integer, normalize_dim, require_floating
 from .reduce import max_shift
 
@@ -81,39 +82,66 @@ class Softmax(Function):
 
 
 class CrossEntropy(Function):
-    """Cross-entropy of logits (N, C, *) against class indices (N, *), classes on axis 1.
+    """Cross-entropy of logits (N, C, *) against class indices (N, *), classes on axis 1, with
+    PyTorch's class weights w (C,) (all ones when not given) and label smoothing e in [0, 1]:
 
-    loss_n = -log_softmax(logits)_n[target_n], 0 where target_n == ignore_index.
-    d loss_n / d logits_n = softmax(logits_n) - one_hot(target_n)   (zero for ignored positions)
-    reduction "mean" divides by the number of positions not ignored, as PyTorch does.
+        loss_n = (1 - e) w[y_n] (-log p_n[y_n])  +  (e / C) sum_c w[c] (-log p_n[c]),
+        p_n = softmax(logits_n),   loss_n = 0 where y_n == ignore_index.
+
+    reduction "mean" divides the sum by sum_n w[y_n] over the positions not ignored (their number
+    when there are no weights), as PyTorch does. The gradient, with W = sum_c w[c]:
+
+        d loss_n / d logits_n = (1 - e) w[y_n] (p_n - one_hot(y_n)) + (e / C) (W p_n - w).
     """
 
     @staticmethod
-    def forward(ctx, logits, target, ignore_index, reduction):
+    def forward(ctx, logits, target, weight, ignore_index, reduction, label_smoothing):
         log_probs = stable_log_softmax(logits, axis=1)
         keep = target != ignore_index
         safe_target = np.where(keep, target, 0)[:, None]
         picked = np.take_along_axis(log_probs, safe_target, axis=1)[:, 0]
-        losses = np.where(keep, -picked, 0).astype(logits.dtype)
-        ctx.save_for_backward(log_probs, safe_target, keep)
-        ctx.reduction = reduction
-        ctx.count = np.count_nonzero(keep)
+        # Each position's weight w[y_n]: 1, or 0 where ignored.
+        target_weight = keep.astype(logits.dtype) if weight is None else np.where(keep, weight[safe_target[:, 0]], 0)
+        losses = np.where(keep, -picked if weight is None else -picked * target_weight, 0).astype(logits.dtype)
+        if label_smoothing:
+            class_weight = 1 if weight is None else _along_axis_1(weight, logits.ndim)
+            smooth = -np.sum(log_probs * class_weight, axis=1) * (label_smoothing / logits.shape[1])
+            losses = ((1 - label_smoothing) * losses + np.where(keep, smooth, 0)).astype(logits.dtype)
+        ctx.save_for_backward(log_probs, safe_target, keep, target_weight)
+        ctx.weight, ctx.reduction, ctx.label_smoothing = weight, reduction, label_smoothing
+        ctx.denominator = np.count_nonzero(keep) if weight is None else target_weight.sum()
         if reduction == "none":
             return losses
         if reduction == "sum":
             return losses.sum()
         with np.errstate(invalid="ignore"):  # all positions ignored: 0/0 is NaN, as in PyTorch
-            return np.asarray(losses.sum() / ctx.count, dtype=logits.dtype)
+            return np.asarray(losses.sum() / ctx.denominator, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        log_probs, safe_target, keep = ctx.saved_tensors
-        grad_logits = np.exp(log_probs)
+        log_probs, safe_target, keep, target_weight = ctx.saved_tensors
+        smoothing, weight = ctx.label_smoothing, ctx.weight
+        grad_logits = np.exp(log_probs)  # p, then p - one_hot(y)
         np.put_along_axis(grad_logits, safe_target, np.take_along_axis(grad_logits, safe_target, axis=1) - 1, axis=1)
-        weight = grad * keep
+        scale = grad * target_weight  # d total / d loss_n times w[y_n] (0 where ignored)
         if ctx.reduction == "mean":
-            weight = weight / max(ctx.count, 1)
-        return grad_logits * np.expand_dims(weight, 1), None, None, None
+            scale = scale / (ctx.denominator if ctx.denominator else 1)
+        if not smoothing:
+            return grad_logits * np.expand_dims(scale, 1), None, None, None, None, None
+        # With smoothing, the second term carries d total / d loss_n without w[y_n].
+        per_position = grad * keep
+        if ctx.reduction == "mean":
+            per_position = per_position / (ctx.denominator if ctx.denominator else 1)
+        classes = log_probs.shape[1]
+        class_weight = np.ones(classes, log_probs.dtype) if weight is None else weight
+        smooth = (class_weight.sum() * np.exp(log_probs) - _along_axis_1(class_weight, log_probs.ndim)) * (smoothing / classes)
+        grad_logits = (1 - smoothing) * grad_logits * np.expand_dims(scale, 1) + smooth * np.expand_dims(per_position, 1)
+        return grad_logits.astype(log_probs.dtype, copy=False), None, None, None, None, None
+
+
+def _along_axis_1(values, ndim):
+    """A (C,) array shaped to broadcast along axis 1 of an ndim-d (N, C, *) array."""
+    return values.reshape((1, -1) + (1,) * (ndim - 2))
 
 
 class Embedding(Function):
@@ -184,13 +212,16 @@ def softmax(x, dim=-1):
     return Softmax.apply(x, axis)
 
 
-def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
-    """PyTorch's cross_entropy with class-index targets.
+def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """PyTorch's cross_entropy with class-index targets (equations in CrossEntropy).
 
     input: (N, C), (N, C, d1, ...) or unbatched (C,) logits.  target: (N,), (N, d1, ...) or () ints.
-    reduction: "mean" (over positions whose target is not ignore_index; NaN if all are ignored, as
-    in PyTorch), "sum", or "none" (shape of target). Not supported: class weights, label smoothing
-    and probability targets.
+    weight: None or (C,) class weights (a constant: it gets no gradient; one that requires a gradient
+    is an error rather than silently left out). label_smoothing: e in [0, 1].
+    reduction: "mean" (over positions whose target is not ignore_index, weighted by w[target]; NaN
+    if all are ignored, as in PyTorch), "sum", or "none" (shape of target).
+    Unlike PyTorch, the arguments after weight are keyword-only (PyTorch's fourth positional argument
+    is the long-deprecated size_average). Not supported: probability targets.
     """
     input = require_floating(as_tensor(input), "cross_entropy")
     target = np.asarray(getattr(target, "data", target))
@@ -198,6 +229,10 @@ def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
         raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)):
+        raise TypeError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if target.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
     unbatched = input.ndim == 1
@@ -214,11 +249,27 @@ def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
             f"cross_entropy: target values must be in [0, {num_classes}) or ignore_index={ignore_index}, "
             f"got {target[bad].flat[0]}"
         )
+    weight = _class_weight(weight, num_classes, input.dtype)
+    smoothing = float(label_smoothing)
     if unbatched:
         input, target = input.reshape(1, num_classes), target.reshape(1)
-        out = CrossEntropy.apply(input, target, ignore_index, reduction)
+        out = CrossEntropy.apply(input, target, weight, ignore_index, reduction, smoothing)
         return out.reshape(()) if reduction == "none" else out
-    return CrossEntropy.apply(input, target, ignore_index, reduction)
+    return CrossEntropy.apply(input, target, weight, ignore_index, reduction, smoothing)
+
+
+def _class_weight(weight, num_classes, dtype):
+    """cross_entropy's weight as a (C,) array of the logits' dtype, or None; checked."""
+    if weight is None:
+        return None
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise ValueError("cross_entropy: weight must not require a gradient (class weights are constants here)")
+    values = np.asarray(getattr(weight, "data", weight))
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"cross_entropy: weight must hold numbers, got dtype {values.dtype}")
+    if values.shape != (num_classes,):
+        raise ValueError(f"cross_entropy: weight must have shape ({num_classes},), one per class, got {values.shape}")
+    return values.astype(dtype)
 
 
 def embedding(input, weight, padding_idx=None):
