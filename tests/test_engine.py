@@ -5,11 +5,12 @@ and so on), never computed by tinyseq itself.
 """
 
 import gc
+import re
 import weakref
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -441,3 +442,56 @@ def test_an_op_that_saved_nothing_of_the_updated_tensor_still_backpropagates():
     w.grad = None
     loss.backward()
     np.testing.assert_array_equal(w.grad, [5.0, 5.0])
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine's shortcuts for the usual case take the same decisions as the general path
+# ------------------------------------------------------------------------------------------------
+
+_unary_operands = st.one_of(
+    st.floats(-5, 5), st.integers(-5, 5), st.booleans(),
+    st.sampled_from([np.float32, np.float64, np.int32, np.int64, np.bool_]).flatmap(
+        lambda dtype: hnp.arrays(dtype, hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),
+                                 elements=st.integers(-3, 3) if dtype is not np.bool_ else st.booleans())
+    ).map(ts.tensor),
+)
+
+
+@given(_unary_operands)
+def test_floating_input_is_unary_input_then_floating(value):
+    """floating_input returns a floating-point tensor as it is and sends everything else through
+    unary_input and floating: same dtype, shape and values either way."""
+    from tinyseq.ops.args import floating, floating_input, unary_input
+
+    general, shortcut = floating(unary_input(value)), floating_input(value)
+    assert shortcut.dtype == general.dtype and shortcut.dtype.kind == "f"
+    np.testing.assert_array_equal(shortcut.data, general.data)
+    if isinstance(value, ts.Tensor) and value.dtype.kind == "f":
+        assert shortcut is value and general is value
+
+
+@given(st.lists(st.integers(1, 3), min_size=1, max_size=3), st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       st.sampled_from([(np.float64, np.float64), (np.float32, np.float32), (np.float32, np.float64)]))
+@example([2, 2, 3], [3, 3, 4], (np.float64, np.float64))  # batch dimensions that do not broadcast
+@example([2, 1, 3], [3, 3, 4], (np.float64, np.float64))  # batch dimensions that do
+@example([3], [2, 3, 1], (np.float64, np.float64))  # a vector against a batch
+def test_matmul_accepts_exactly_what_numpy_accepts_and_agrees_with_it(a_shape, b_shape, dtypes):
+    """matmul checks two tensors' shapes without converting them, and the batch dimensions only when
+    there are some: it must refuse exactly the shapes numpy refuses (ValueError naming both shapes),
+    a dtype mismatch (TypeError, as PyTorch), and otherwise give numpy's product."""
+    rng = np.random.default_rng(0)
+    a_values, b_values = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    a, b = ts.tensor(a_values, dtype=dtypes[0]), ts.tensor(b_values, dtype=dtypes[1])
+    try:
+        expected = np.matmul(a_values, b_values)
+    except ValueError:
+        expected = None
+    if dtypes[0] != dtypes[1]:
+        with pytest.raises(TypeError, match="matmul: both operands must have the same dtype"):
+            ts.matmul(a, b)
+    elif expected is None:
+        with pytest.raises(ValueError, match=rf"matmul: shapes {re.escape(str(tuple(a_shape)))} and "
+                                             rf"{re.escape(str(tuple(b_shape)))} do not fit"):
+            ts.matmul(a, b)
+    else:
+        np.testing.assert_allclose(ts.matmul(a, b).data, expected, rtol=1e-5)

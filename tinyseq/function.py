@@ -36,12 +36,13 @@ class Context:
     save_for_backward(*arrays) / saved_tensors: what backward needs from forward. Arbitrary
     attributes (ctx.axis = ...) may be stored too; all of it is dropped after backward.
     Set when recorded: function (the op class), inputs (per argument, the Tensor, or None for
-    other values), output_specs ((shape, dtype) per output), sequence (creation order).
+    other values), output_count, output_specs ((shape, dtype) per output when there are several,
+    else None), sequence (creation order).
     """
 
     # The engine's fields are slots; an op's own attributes go to __dict__, which free() empties.
-    __slots__ = ("needs_input_grad", "saved_tensors", "freed", "function", "inputs", "output_specs", "sequence",
-                 "__dict__")
+    __slots__ = ("needs_input_grad", "saved_tensors", "freed", "function", "inputs", "output_count",
+                 "output_specs", "sequence", "__dict__")
 
     def __init__(self, needs_input_grad):
         self.needs_input_grad = needs_input_grad
@@ -60,11 +61,14 @@ class Context:
         """Make this context the graph node of the call: link it to its tensor inputs (inputs: per
         argument, the Tensor or None) and mark the results as its outputs."""
         self.function, self.inputs, self.sequence = function, inputs, next(_clock)
-        specs = []
         for index, result in enumerate(results):
             result._node, result._output_index, result.requires_grad = self, index, True
-            specs.append((result.data.shape, result.data.dtype))
-        self.output_specs = tuple(specs)
+        self.output_count = len(results)
+        # Shapes and dtypes only for several outputs, where backward gives zeros to an output no path
+        # used; a one-output node is only ever reached through its output. (Fewer objects per node
+        # also means fewer garbage-collector passes over the graph.)
+        self.output_specs = (None if len(results) == 1
+                             else tuple([(result.data.shape, result.data.dtype) for result in results]))
 
     def input_gradients(self, output_grads):
         """Run the op's backward on its outputs' gradients (None for an output no path used);
@@ -76,7 +80,7 @@ class Context:
             )
         if self.sequence < _tensor_module.last_in_place_update:
             self.check_saved_inputs_unmodified()
-        if len(output_grads) > 1:  # a multi-output op: an output that no path used gets zeros
+        if self.output_specs is not None:  # a multi-output op: an output that no path used gets zeros
             output_grads = [np.zeros(shape, dtype) if g is None else g
                             for g, (shape, dtype) in zip(output_grads, self.output_specs)]
         grads = self.function.backward(self, *output_grads)
@@ -100,7 +104,8 @@ class Context:
     def _fitted(self, tensor, grad):
         """grad summed over the axes its input was broadcast along and cast to the input's dtype."""
         data = tensor.data
-        grad = np.asarray(grad)
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad)
         if grad.ndim >= data.ndim:
             grad = unbroadcast(grad, data.shape)
         if grad.shape != data.shape:
@@ -155,12 +160,16 @@ class Function:
         input requires a gradient."""
         # One loop over the arguments, not a comprehension per list: this runs once per op, and in
         # Python 3.11 every comprehension is a function call of its own (measured: bench_overhead.py).
-        needs_input_grad, values, inputs = [], [], []
+        values, inputs, needs_input_grad = [], [], []
         for a in args:
-            is_tensor = isinstance(a, Tensor)
-            needs_input_grad.append(is_tensor and a.requires_grad)
-            values.append(a.data if is_tensor else a)
-            inputs.append(a if is_tensor else None)
+            if isinstance(a, Tensor):
+                values.append(a.data)
+                inputs.append(a)
+                needs_input_grad.append(a.requires_grad)
+            else:
+                values.append(a)
+                inputs.append(None)
+                needs_input_grad.append(False)
         ctx = Context(tuple(needs_input_grad))
         output = cls.forward(ctx, *values)
         several = type(output) is tuple
@@ -175,12 +184,14 @@ def unbroadcast(grad, shape):
     """Sum `grad` down to `shape`, undoing numpy broadcasting (leading axes, then size-1 axes)."""
     if grad.shape == shape:
         return grad
+    # np.add.reduce is grad.sum without the Python wrapper numpy puts around it: on the small
+    # arrays of a recurrent step the wrapper costs as much as the sum.
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = np.add.reduce(grad, axis=0 if extra == 1 else tuple(range(extra)))
         if grad.shape == shape:
             return grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = np.add.reduce(grad, axis=stretched, keepdims=True)
     return grad

@@ -152,12 +152,6 @@ class Tensor:
             raise ValueError(f"backward(): grad must have the output's shape {self.shape}, got {grad.shape}")
         return grad
 
-    def _accumulate(self, grad):
-        if self.grad is None:
-            self.grad = grad.copy()  # a copy: grad may be an array another gradient also points to
-        else:
-            self.grad += grad
-
     # Comparisons give bool tensors outside the graph: a step function has no useful gradient.
     def _compare(self, other, compare):
         other = other.data if isinstance(other, Tensor) else other
@@ -195,12 +189,15 @@ class Tensor:
 def _send(pending, tensor, grad):
     """Deliver grad to tensor: into .grad for a leaf, else to the pending gradients of its node."""
     node = tensor._node
-    if node is None:
-        tensor._accumulate(grad)
+    if node is None:  # a leaf: accumulate into .grad, across backward calls too (as PyTorch does)
+        if tensor.grad is None:
+            tensor.grad = grad.copy()  # a copy: grad may be an array another gradient also points to
+        else:
+            tensor.grad += grad
         return
     received = pending.get(node)
     if received is None:
-        received = pending[node] = [None] * len(node.output_specs)
+        received = pending[node] = [None] * node.output_count
     index = tensor._output_index
     # A tensor used by several ops receives the sum of the gradients along every path; `+`, not
     # `+=`, because grad may be the very array another input also received (add passes it on).

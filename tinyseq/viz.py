@@ -155,7 +155,7 @@ def _values(array):
 
 def _output_label(node, t):
     """Which output of a several-output op (split, chunk, a fused LSTM) this tensor is; "" for one."""
-    return str(t._output_index) if len(node.output_specs) > 1 else ""
+    return str(t._output_index) if node.output_count > 1 else ""
 
 
 def _escape(label):

@@ -92,6 +92,14 @@ def floating(x):
     return x
 
 
+def floating_input(x):
+    """floating(unary_input(x)): the input of a one-argument op whose values are not integers (exp,
+    log, tanh, ...), in one call for the usual case of a floating-point tensor."""
+    if isinstance(x, Tensor) and x.data.dtype.kind == "f":
+        return x
+    return floating(unary_input(x))
+
+
 def require_floating(x, op_name, name="input"):
     """TypeError unless x is a floating-point tensor (what PyTorch demands of mean, var, softmax...)."""
     if x.data.dtype.kind != "f":

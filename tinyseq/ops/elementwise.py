@@ -10,7 +10,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .args import as_tensor, floating, operands, unary_input
+from .args import as_tensor, floating_input, operands, unary_input
 
 
 class Add(Function):
@@ -342,17 +342,17 @@ def neg(x):
 
 def exp(x):
     """exp(x), elementwise: any shape -> the same shape."""
-    return Exp.apply(floating(unary_input(x)))
+    return Exp.apply(floating_input(x))
 
 
 def log(x):
     """Natural log, elementwise: any shape -> the same shape (-inf at 0, NaN below)."""
-    return Log.apply(floating(unary_input(x)))
+    return Log.apply(floating_input(x))
 
 
 def sqrt(x):
     """Square root, elementwise: any shape -> the same shape."""
-    return Sqrt.apply(floating(unary_input(x)))
+    return Sqrt.apply(floating_input(x))
 
 
 def abs(x):
@@ -362,12 +362,12 @@ def abs(x):
 
 def tanh(x):
     """tanh(x), elementwise: any shape -> the same shape."""
-    return Tanh.apply(floating(unary_input(x)))
+    return Tanh.apply(floating_input(x))
 
 
 def sigmoid(x):
     """1 / (1 + exp(-x)), elementwise and overflow-free: any shape -> the same shape."""
-    return Sigmoid.apply(floating(unary_input(x)))
+    return Sigmoid.apply(floating_input(x))
 
 
 def relu(x):
@@ -377,7 +377,7 @@ def relu(x):
 
 def softplus(x):
     """log(1 + exp(x)) (PyTorch's softplus with beta=1, computed exactly for every x)."""
-    return Softplus.apply(floating(unary_input(x)))
+    return Softplus.apply(floating_input(x))
 
 
 def clamp(x, min=None, max=None):

@@ -43,20 +43,21 @@ class MatMul(Function):
 
 def matmul(a, b):
     """Matrix product a @ b: (..., n, k) @ (..., k, m) -> (..., n, m), with 1-D operands allowed."""
-    a, b = as_tensor(a, like=b), as_tensor(b, like=a)
-    a_shape = a.data.shape if isinstance(a, Tensor) else np.shape(a)
-    b_shape = b.data.shape if isinstance(b, Tensor) else np.shape(b)
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = as_tensor(a, like=b), as_tensor(b, like=a)  # a number stays a number, refused below
+    a_shape = a.data.shape if isinstance(a, Tensor) else ()
+    b_shape = b.data.shape if isinstance(b, Tensor) else ()
     if len(a_shape) == 0 or len(b_shape) == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a_shape} and {b_shape}")
-    a_dtype, b_dtype = np.result_type(getattr(a, "data", a)), np.result_type(getattr(b, "data", b))
-    if a_dtype != b_dtype:
+    if a.data.dtype != b.data.dtype:
         raise TypeError(
-            f"matmul: both operands must have the same dtype, got {a_dtype} and {b_dtype} "
+            f"matmul: both operands must have the same dtype, got {a.data.dtype} and {b.data.dtype} "
             "(convert one with .float() or .double(), as PyTorch requires)"
         )
     inner_a = a_shape[-1]
     inner_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
-    if inner_a != inner_b or not broadcastable(a_shape[:-2], b_shape[:-2]):
+    batched = len(a_shape) > 2 or len(b_shape) > 2
+    if inner_a != inner_b or batched and not broadcastable(a_shape[:-2], b_shape[:-2]):
         raise ValueError(
             f"matmul: shapes {a_shape} and {b_shape} do not fit: the last dimension of a ({inner_a}) must "
             f"equal the {'only' if len(b_shape) == 1 else 'second-to-last'} dimension of b ({inner_b}) "
