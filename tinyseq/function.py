@@ -114,7 +114,7 @@ class Context:
                 f"{self.name}.backward returned a gradient of shape {grad.shape} for input {position}, "
                 f"whose shape is {data.shape}"
             )
-        return grad.astype(data.dtype, copy=False)
+        return grad if grad.dtype == data.dtype else grad.astype(data.dtype)
 
     def check_saved_inputs_unmodified(self):
         """Refuse to run backward on arrays that an in-place update (an optimizer step) changed after
