@@ -495,3 +495,28 @@ def test_matmul_accepts_exactly_what_numpy_accepts_and_agrees_with_it(a_shape, b
             ts.matmul(a, b)
     else:
         np.testing.assert_allclose(ts.matmul(a, b).data, expected, rtol=1e-5)
+
+
+@given(st.lists(st.integers(0, 3), max_size=4), st.lists(st.integers(0, 3), max_size=4), st.booleans())
+@example([2, 3], [3], False)  # b is a's trailing dimensions: the shortcut
+@example([2, 3], [2], False)  # b is a's leading dimension: refused
+@example([3], [2, 3], False)  # a shorter than b
+@example([2, 1], [1], True)
+def test_binary_ops_accept_exactly_the_shapes_numpy_broadcasts(a_shape, b_shape, b_is_a_suffix):
+    """The binary ops' check lets a bias-like operand (the other's trailing dimensions) through
+    without the full rule; every pair must still be accepted exactly when numpy broadcasts it, and
+    refused with a ValueError naming the op and both shapes otherwise."""
+    if b_is_a_suffix:
+        b_shape = a_shape[len(a_shape) - len(b_shape):] if len(b_shape) <= len(a_shape) else b_shape
+    a, b = ts.zeros(*a_shape, dtype=np.float64), ts.ones(*b_shape, dtype=np.float64)
+    try:
+        expected = np.broadcast_shapes(tuple(a_shape), tuple(b_shape))
+    except ValueError:
+        expected = None
+    for op in (ts.add, ts.mul):
+        if expected is None:
+            with pytest.raises(ValueError, match=rf"{op.__name__}: shapes {re.escape(str(tuple(a_shape)))} and "
+                                                 rf"{re.escape(str(tuple(b_shape)))} cannot be broadcast together"):
+                op(a, b)
+        else:
+            assert op(a, b).shape == expected

@@ -31,8 +31,10 @@ def operands(a, b, op_name, true_division=False):
     true_division) takes the default dtype.
     """
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
-        if a.data.shape != b.data.shape and not broadcastable(a.data.shape, b.data.shape):
-            raise ValueError(f"{op_name}: shapes {a.data.shape} and {b.data.shape} cannot be broadcast together")
+        a_shape, b_shape = a.data.shape, b.data.shape
+        # Equal shapes, or b the trailing dimensions of a (a bias), broadcast without the full rule.
+        if a_shape != b_shape and a_shape[-len(b_shape):] != b_shape and not broadcastable(a_shape, b_shape):
+            raise ValueError(f"{op_name}: shapes {a_shape} and {b_shape} cannot be broadcast together")
         return a, b  # the common case: two float tensors of one dtype
     a = as_tensor(a, like=b)
     b = as_tensor(b, like=a)
