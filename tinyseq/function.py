@@ -61,14 +61,17 @@ class Context:
         """Make this context the graph node of the call: link it to its tensor inputs (inputs: per
         argument, the Tensor or None) and mark the results as its outputs."""
         self.function, self.inputs, self.sequence = function, inputs, next(_clock)
+        self.output_count = len(results)
+        if len(results) == 1:  # the usual case, without a loop: this runs once per op
+            results[0]._node, results[0]._output_index, results[0].requires_grad = self, 0, True
+            self.output_specs = None
+            return
         for index, result in enumerate(results):
             result._node, result._output_index, result.requires_grad = self, index, True
-        self.output_count = len(results)
         # Shapes and dtypes only for several outputs, where backward gives zeros to an output no path
         # used; a one-output node is only ever reached through its output. (Fewer objects per node
         # also means fewer garbage-collector passes over the graph.)
-        self.output_specs = (None if len(results) == 1
-                             else tuple([(result.data.shape, result.data.dtype) for result in results]))
+        self.output_specs = tuple([(result.data.shape, result.data.dtype) for result in results])
 
     def input_gradients(self, output_grads):
         """Run the op's backward on its outputs' gradients (None for an output no path used);
