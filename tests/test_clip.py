@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinyseq as ts
-from tinyseq.nn.utils import clip_grad_norm_, clip_grad_value_
+from tinyseq.nn.utils import _p_norm, clip_grad_norm_, clip_grad_value_
 
 TORCH_REASON = "PyTorch parity tests: pip install -e '.[parity]' to enable"
 
@@ -92,6 +92,19 @@ def test_a_parameter_listed_twice_is_counted_and_scaled_once():
     param.grad = np.array([3.0, 4.0])
     assert clip_grad_norm_([param, param], 2.5).item() == pytest.approx(5.0)
     np.testing.assert_allclose(param.grad, [1.5, 2.0], rtol=1e-6)
+
+
+@given(
+    values=hnp.arrays(np.float64, st.integers(0, 40), elements=st.floats(-1e3, 1e3, allow_nan=False)),
+    exponent=st.sampled_from([-310, -200, -150, -20, 0, 20, 150, 160, 300]),
+)
+def test_two_norm_fast_path_equals_the_scaled_reference(values, exponent):
+    # _p_norm's dot-product shortcut for p = 2 against the scaled sum it replaces, written out here:
+    # max |x| * sqrt(sum((|x| / max |x|)^2)), over magnitudes from subnormal to near overflow.
+    scaled = values * 10.0**exponent
+    largest = np.abs(scaled).max(initial=0.0)
+    reference = 0.0 if largest == 0 else largest * math.sqrt(np.sum((np.abs(scaled) / largest) ** 2))
+    assert _p_norm(scaled, 2.0) == pytest.approx(reference, rel=1e-13, abs=0.0)
 
 
 def test_huge_gradients_do_not_overflow_the_norm():
