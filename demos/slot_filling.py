@@ -55,6 +55,7 @@ import tinyseq.nn.functional as F  # noqa: E402
 from tinyseq.data import BucketBatchSampler, Vocab, pad_sequences  # noqa: E402
 from tinyseq.datasets.atis_format import read_slot_folder  # noqa: E402
 from tinyseq.datasets.flights import contrast_pairs, make_flights_corpus  # noqa: E402
+from tinyseq.crf.decode import viterbi_decode  # noqa: E402
 from tinyseq.metrics import intent_accuracy, sentence_accuracy, span_report  # noqa: E402
 from tinyseq.nn.crf import allowed_transitions  # noqa: E402
 
@@ -96,6 +97,9 @@ def parse_args(argv):
                         help="probability of replacing any training word by <unk> (words seen once: 0.5)")
     parser.add_argument("--intent-weight", type=float, default=3.0, help="weight of the intent loss")
     parser.add_argument("--window", type=int, default=2, help="words either side, for --cell none")
+    parser.add_argument("--members", type=int, default=1,
+                        help="an ensemble: this many models, each trained from its own seed (--seed + 1000 m), "
+                             "predicting together (their CRF scores summed, their intent log-scores averaged)")
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--patience", type=int, default=5, help="stop after this many epochs without a better valid score")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -106,7 +110,7 @@ def parse_args(argv):
     parser.add_argument("--predict", metavar="SENTENCE", help="tag SENTENCE with the model saved in --out")
     parser.add_argument("--smoke", action="store_true", help="a tiny run of a few seconds, for tests")
     args = parser.parse_args(argv)
-    for name in ("layers", "emb", "char_emb", "hidden", "epochs", "batch_size", "patience"):
+    for name in ("layers", "emb", "char_emb", "hidden", "members", "epochs", "batch_size", "patience"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     for name in ("char_filters", "window", "seed"):
@@ -337,10 +341,69 @@ class JointTagger(nn.Module):
         return [best[row, : lengths[row]].tolist() for row in range(len(lengths))]
 
 
+class Ensemble(nn.Module):
+    """Several JointTaggers, each trained on its own from its own seed, predicting together as a
+    product of experts: the probability of an answer is proportional to the product of the members'.
+
+    Slots: a member's CRF scores a tag path y with s_m(y) (its emissions plus its start, transition
+    and end scores), so the product of the members' CRFs scores it with sum_m s_m(y): a CRF whose
+    emissions and score tables are the sums of the members'. Viterbi on those sums, under the same
+    BIO constraints, is therefore exact decoding of the product. Without a CRF the members'
+    per-word log-probabilities are added. Intent: the mean of the members' intent log-scores.
+
+    forward(word_ids (B, T), char_ids (U, W), form_index (B, T), lengths (B,))
+        -> slot scores (B, T, num_tags), intent scores (B, num_intents) or None, and None (no votes)
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.use_crf = members[0].use_crf
+
+    def forward(self, word_ids, char_ids, form_index, lengths):
+        outputs = [member(word_ids, char_ids, form_index, lengths) for member in self.members]
+        slot_scores = intent_scores = None
+        for emissions, member_intents, _ in outputs:
+            if not self.use_crf:
+                emissions = F.log_softmax(emissions, dim=-1)
+            slot_scores = emissions if slot_scores is None else slot_scores + emissions
+            if member_intents is not None:
+                member_intents = member_intents / float(len(self.members))
+                intent_scores = member_intents if intent_scores is None else intent_scores + member_intents
+        return slot_scores, intent_scores, None
+
+    def transition_scores(self):
+        """The summed (start (K,), end (K,), transitions (K, K)) score tables of the members' CRFs."""
+        return tuple(sum(getattr(member.crf, name).data.astype(np.float64) for member in self.members)
+                     for name in ("start_transitions", "end_transitions", "transitions"))
+
+    def decode(self, slot_scores, lengths):
+        """Tag ids per sentence: Viterbi with the summed tables (CRF), or the best tag of each word."""
+        if not self.use_crf:
+            return self.members[0].decode(slot_scores, lengths)
+        return viterbi_decode(slot_scores.data.transpose(1, 0, 2), lengths, *self.transition_scores(),
+                              allowed=self.members[0].crf.allowed)
+
+
 def build_model(config, vocabularies):
+    """One JointTagger."""
     intents = vocabularies.intents
     return JointTagger(config, len(vocabularies.words), len(vocabularies.chars), vocabularies.tags.itos,
                        intents.itos if intents else [])
+
+
+def member_seed(seed, member):
+    """Member m of the ensemble of --seed S starts from seed S + 1000 m (member 0 from S itself)."""
+    return seed + 1000 * member
+
+
+def build_ensemble(config, vocabularies):
+    """config["members"] JointTaggers, each initialised from its own seed, in an Ensemble."""
+    members = []
+    for member in range(config["members"]):
+        ts.manual_seed(member_seed(config["seed"], member))
+        members.append(build_model(config, vocabularies))
+    return Ensemble(members)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,7 +446,7 @@ def train(model, train_data, valid_examples, vocabularies, singletons, args, lab
             total, count = total + loss.item(), count + 1
             progress.set_postfix(loss=f"{total / count:.4f}")
         scores = evaluate(model, valid_examples, vocabularies)
-        score = np.mean([value for value in scores.values() if value is not None])
+        score = mean_score(scores)
         history["train_loss"].append(total / count)
         history["valid_score"].append(score)
         marker = ""
@@ -429,6 +492,11 @@ class _Unlabelled:
         self.tokens, self.tags, self.intent = tuple(tokens), ("O",) * len(tokens), None
 
 
+def mean_score(scores):
+    """The valid score that picks the best epoch: the mean of the scores evaluate() returns."""
+    return float(np.mean([value for value in scores.values() if value is not None]))
+
+
 def evaluate(model, examples, vocabularies):
     """{"slot F1", "intent acc", "sentence acc"} as fractions (the last two None without intents)."""
     tags, intents = predict(model, [e.tokens for e in examples], vocabularies)
@@ -472,13 +540,14 @@ def plot_curves(histories, path):
     plt.close(figure)
 
 
-def plot_transitions(crf, tag_labels, path):
-    """The learned transition scores, tag i (row) followed by tag j (column), forbidden ones blank;
-    tags sorted by slot type so each B-x sits beside its I-x."""
+def plot_transitions(ensemble, tag_labels, path):
+    """The learned transition scores (summed over the members: what decoding uses), tag i (row)
+    followed by tag j (column), forbidden ones blank; tags sorted by slot type so each B-x sits
+    beside its I-x."""
     plt = _pyplot()
     order = sorted(range(len(tag_labels)), key=lambda i: (tag_labels[i] != "O", tag_labels[i][2:], tag_labels[i]))
-    scores = crf.transitions.data.astype(np.float64).copy()
-    scores[~crf.allowed[2]] = np.nan
+    scores = ensemble.transition_scores()[2]
+    scores[~ensemble.members[0].crf.allowed[2]] = np.nan
     scores = scores[np.ix_(order, order)]
     tag_labels = [tag_labels[i] for i in order]
     size = max(6.0, 0.11 * len(tag_labels) + 2)
@@ -489,7 +558,9 @@ def plot_transitions(crf, tag_labels, path):
     axis.set_xticks(range(len(tag_labels)), tag_labels, rotation=90, fontsize=font)
     axis.set_yticks(range(len(tag_labels)), tag_labels, fontsize=font)
     axis.set(xlabel="next tag j", ylabel="tag i")
-    axis.set_title("learned CRF transition scores transitions[i, j]\n(blank: forbidden by BIO)", fontsize=10)
+    members = len(ensemble.members)
+    summed = f", summed over {members} members" if members > 1 else ""
+    axis.set_title(f"learned CRF transition scores transitions[i, j]{summed}\n(blank: forbidden by BIO)", fontsize=10)
     figure.colorbar(image, ax=axis, fraction=0.04)
     figure.tight_layout()
     figure.savefig(path, dpi=130)
@@ -541,7 +612,7 @@ def load_model(out):
         raise UsageError(str(error)) from None
     try:
         vocabularies = Vocabularies.from_dict(extra["vocabularies"])
-        model = build_model(extra["config"], vocabularies)
+        model = build_ensemble(extra["config"], vocabularies)
         model.load_state_dict(state)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UsageError(f"{path} is not a checkpoint of this demo ({type(error).__name__}: {error})") from None
@@ -604,13 +675,21 @@ def main(argv=None):
 
     # 2. Model
     config = {key: getattr(args, key) for key in ("cell", "emb", "char_emb", "char_filters", "hidden", "layers",
-                                                  "bidirectional", "dropout", "window", "crf")}
-    model = build_model(config, vocabularies)
-    print(model)
+                                                  "bidirectional", "dropout", "window", "crf", "members", "seed")}
+    model = build_ensemble(config, vocabularies)
+    print(model.members[0] if args.members == 1 else f"{args.members} members, each {model.members[0]}")
     print(f"{sum(p.size for p in model.parameters())} parameters")
 
-    # 3. Training, keeping the best model on valid
-    histories = {args.cell: train(model, train_data, corpus.valid, vocabularies, singletons, args, args.cell)}
+    # 3. Training, each member on its own from its own seed, keeping its best parameters on valid
+    histories = {}
+    for index, member in enumerate(model.members):
+        label = args.cell if args.members == 1 else f"{args.cell} {index + 1}/{args.members}"
+        member_args = argparse.Namespace(**{**vars(args), "seed": member_seed(args.seed, index)})
+        histories[label] = train(member, train_data, corpus.valid, vocabularies, singletons, member_args, label)
+    if args.members > 1:
+        scores = evaluate(model, corpus.valid, vocabularies)
+        shown = "  ".join(f"{name} {100 * value:6.2f}" for name, value in scores.items() if value is not None)
+        print(f"ensemble of {args.members}: valid {shown}  (mean {100 * mean_score(scores):.2f})")
     save_model(model, config, vocabularies, out)
     print(f"saved the best-on-valid model to {out / 'model.npz'}")
 
@@ -619,8 +698,8 @@ def main(argv=None):
     if args.cell != "none" and not args.data:
         window_args = argparse.Namespace(**{**vars(args), "epochs": min(args.epochs, 10)})
         ts.manual_seed(args.seed)
-        window_model = build_model(dict(config, cell="none"), vocabularies)
-        histories["window (feed-forward)"] = train(window_model, train_data, corpus.valid, vocabularies,
+        window_model = Ensemble([build_model(dict(config, cell="none"), vocabularies)])
+        histories["window (feed-forward)"] = train(window_model.members[0], train_data, corpus.valid, vocabularies,
                                                    singletons, window_args, "window")
 
     # 4.-5. Pictures
@@ -628,7 +707,7 @@ def main(argv=None):
     plot_curves(histories, pictures[0])
     if args.crf:
         pictures.append(out / "transitions.png")
-        plot_transitions(model.crf, vocabularies.tags.itos, pictures[-1])
+        plot_transitions(model, vocabularies.tags.itos, pictures[-1])
     test_tags, test_intents = predict(model, [e.tokens for e in corpus.test], vocabularies)
     examples = []  # the first test sentences, gold over predicted
     for example, predicted in list(zip(corpus.test, test_tags))[:3]:

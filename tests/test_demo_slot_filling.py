@@ -133,3 +133,65 @@ def test_smoke_run_on_an_atis_layout_folder_without_crf_or_intent(tmp_path):
     assert last_lines[1].startswith("test slot F1: ")
     assert len((tmp_path / "test.pred").read_text().splitlines()) == 2  # the fixture's test split
     assert not (tmp_path / "test.intent.pred").exists() and not (tmp_path / "transitions.png").exists()
+
+
+def load_demo_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("slot_filling_demo", DEMO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ensemble_decodes_the_best_path_of_the_product_of_its_members_crfs():
+    # Brute force: every BIO-allowed tag path scored by the sum over members of each member's own
+    # CRF path score (its emissions + start + transitions + end), the log of the product of experts.
+    import itertools
+
+    import numpy as np
+
+    import tinyseq as ts
+    from tinyseq.datasets.atis_format import SlotExample
+
+    demo = load_demo_module()
+    train = [SlotExample(("fly", "to", "new", "york"), ("O", "O", "B-city", "I-city"), "flight"),
+             SlotExample(("on", "monday"), ("O", "B-day"), "flight")]
+    vocabularies = demo.Vocabularies.build(train, with_intents=True)
+    config = dict(cell="lstm", emb=4, char_emb=3, char_filters=2, hidden=3, layers=1, bidirectional=True,
+                  dropout=0.0, window=1, crf=True, members=2, seed=3)
+    ensemble = demo.build_ensemble(config, vocabularies)
+    rng = np.random.default_rng(0)
+    for member in ensemble.members:  # scores far from the initial +-0.1, so the members disagree
+        for table in (member.crf.start_transitions, member.crf.end_transitions, member.crf.transitions):
+            table.data[...] = rng.normal(size=table.shape)
+    labels = vocabularies.tags.itos
+    allowed_start, allowed_end, allowed = ensemble.members[0].crf.allowed
+    lengths = np.array([4, 3])
+    member_emissions = [rng.normal(size=(2, 4, len(labels))) for _ in ensemble.members]
+    summed = ts.tensor(sum(member_emissions))
+    decoded = ensemble.decode(summed, lengths)
+    for row, length in enumerate(lengths):
+        best_score, best_path = -np.inf, None
+        for path in itertools.product(range(len(labels)), repeat=int(length)):
+            if not (allowed_start[path[0]] and allowed_end[path[-1]]
+                    and all(allowed[a, b] for a, b in zip(path, path[1:]))):
+                continue
+            score = 0.0
+            for member, emissions in zip(ensemble.members, member_emissions):
+                crf = member.crf
+                score += crf.start_transitions.data[path[0]] + crf.end_transitions.data[path[-1]]
+                score += sum(emissions[row, t, tag] for t, tag in enumerate(path))
+                score += sum(crf.transitions.data[a, b] for a, b in zip(path, path[1:]))
+            if score > best_score:
+                best_score, best_path = score, list(path)
+        assert decoded[row] == best_path
+
+
+def test_an_ensemble_is_saved_and_tags_a_sentence_with_every_member(tmp_path):
+    result = run_demo("--smoke", "--members", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "lstm 2/2 epoch" in result.stdout and "ensemble of 2: valid" in result.stdout
+    predicted = run_demo("--out", str(tmp_path), "--predict", "show me flights from boston to denver")
+    assert predicted.returncode == 0, predicted.stderr
+    assert predicted.stdout.splitlines()[0].startswith("intent: atis_")
