@@ -207,18 +207,23 @@ def scaled_forward_backward(emissions, start, end, exp_transitions, transition_s
         return False, 0.0, unary, pair
     log_z += end_shift + math.log(total)
     # Backward: beta[t] = E @ (q[t+1] * beta[t+1]), normalised; then the marginals step by step.
+    # Column by column of E (row by row of its transpose), so that the inner loop adds into K
+    # independent sums along contiguous memory; a dot product per row would be one long chain of
+    # dependent additions, which the compiler may not reorder and so cannot vectorise.
+    exp_transitions_t = np.ascontiguousarray(exp_transitions.T)
     arriving = np.empty(tags)
     for t in range(length - 1, -1, -1):
         if t < length - 1:
             for j in range(tags):
                 arriving[j] = emitted[t + 1, j] * beta[t + 1, j]
+            for j in range(tags):
+                weight = arriving[j]
+                if weight != 0.0:
+                    for i in range(tags):
+                        beta[t, i] += exp_transitions_t[j, i] * weight
             total = 0.0
             for i in range(tags):
-                value = 0.0
-                for j in range(tags):
-                    value += exp_transitions[i, j] * arriving[j]
-                beta[t, i] = value
-                total += value
+                total += beta[t, i]
             if not total >= TINY:
                 return False, 0.0, unary, pair
             for i in range(tags):
