@@ -11,8 +11,10 @@ words cannot tell them apart when that word lies outside its window; a recurrent
 in its state. On the synthetic corpus this script also trains a window tagger to show the difference.
 
 The model (the defaults are the best configuration found; each part can be switched off):
-  * words: an embedding of the training words (rare words are replaced by <unk> at random, so the
-    model learns what to do with words it has never seen) and, for every word, features from its
+  * words: an embedding of the words seen at least twice in training (--min-count; the others are
+    read as <unk>, and any word becomes <unk> now and then in training, so the model learns what to
+    do with words it has never seen; on SNIPS this keeps 4,400 of 11,400 words, and an epoch took
+    18 s instead of 26 on one thread of a busy machine) and, for every word, features from its
     characters (a small convolution over character trigrams, max-pooled), which still see a name
     or a number the embedding has never met;
   * a bidirectional LSTM over the sentence;
@@ -24,7 +26,12 @@ The model (the defaults are the best configuration found; each part can be switc
     (a linear layer over its LSTM state, averaged over the words, as in Stack-Propagation, Qin et
     al. 2019). A label that joins several intents ("atis_flight#atis_airfare") scores the sum of
     its parts' scores, so a rare combination learns from every utterance of each part. Trained
-    jointly: loss = slot loss + --intent-weight * (sentence loss + per-word vote loss).
+    jointly: loss = slot loss + --intent-weight * (sentence loss + per-word vote loss);
+  * an ensemble (--members; 2 by default on a --data folder): the same model trained from different
+    seeds, each keeping its best epoch on valid, predicting as a product of experts. The slots are
+    the path with the highest sum of the members' CRF scores (Viterbi on their summed emissions
+    and transition tables, under the same constraints: exact, not an approximation), the intent
+    the one with the highest mean log-score. Two members cost twice the training time.
 
 Reads like a lab notebook: 1. data, 2. model, 3. training, 4. evaluation, 5. pictures, 6. the
 arrive/leave contrast (synthetic corpus), 7. test results.
@@ -89,6 +96,9 @@ def parse_args(argv):
                         help="predict the intent too (when the data has label files)")
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--emb", type=int, default=100, help="word embedding size")
+    parser.add_argument("--min-count", type=int, default=2,
+                        help="words seen fewer times in training get no embedding of their own: they are read as "
+                             "<unk> plus their character features (1: every training word has one)")
     parser.add_argument("--char-emb", type=int, default=24, help="character embedding size")
     parser.add_argument("--char-filters", type=int, default=64, help="character features per word (0: none)")
     parser.add_argument("--hidden", type=int, default=128, help="hidden units per direction")
@@ -97,9 +107,11 @@ def parse_args(argv):
                         help="probability of replacing any training word by <unk> (words seen once: 0.5)")
     parser.add_argument("--intent-weight", type=float, default=3.0, help="weight of the intent loss")
     parser.add_argument("--window", type=int, default=2, help="words either side, for --cell none")
-    parser.add_argument("--members", type=int, default=1,
-                        help="an ensemble: this many models, each trained from its own seed (--seed + 1000 m), "
-                             "predicting together (their CRF scores summed, their intent log-scores averaged)")
+    parser.add_argument("--members", type=int,
+                        help="an ensemble of this many models, each trained on its own from its own seed (--seed + "
+                             "1000 m), predicting together: their CRF scores summed, their intent log-scores "
+                             "averaged (default: 2 with --data; 1 on the synthetic corpus, which one model "
+                             "already tags almost perfectly)")
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--patience", type=int, default=5, help="stop after this many epochs without a better valid score")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -110,7 +122,9 @@ def parse_args(argv):
     parser.add_argument("--predict", metavar="SENTENCE", help="tag SENTENCE with the model saved in --out")
     parser.add_argument("--smoke", action="store_true", help="a tiny run of a few seconds, for tests")
     args = parser.parse_args(argv)
-    for name in ("layers", "emb", "char_emb", "hidden", "members", "epochs", "batch_size", "patience"):
+    if args.members is None:
+        args.members = 2 if args.data else 1
+    for name in ("layers", "emb", "min_count", "char_emb", "hidden", "members", "epochs", "batch_size", "patience"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     for name in ("char_filters", "window", "seed"):
@@ -156,8 +170,8 @@ class Vocabularies:
         self.words, self.chars, self.tags, self.intents = words, chars, tags, intents
 
     @classmethod
-    def build(cls, train, with_intents):
-        words = Vocab.build([example.tokens for example in train])
+    def build(cls, train, with_intents, min_count=1):
+        words = Vocab.build([example.tokens for example in train], min_freq=min_count)
         chars = Vocab.build([list(token) for example in train for token in example.tokens])
         tags = Vocab.build([example.tags for example in train], pad_token=None, unk_token="O")
         intents = Vocab.build([[example.intent] for example in train], pad_token=None, unk_token=None) \
@@ -221,8 +235,9 @@ def batches(data, batch_size, shuffle, seed=0):
 
 
 def drop_words(word_ids, singletons, word_dropout, rng):
-    """Replace words seen once in training by <unk> half the time, and any word with probability
-    word_dropout, so the model learns what to do with words it has never seen (the <unk> id is 1)."""
+    """Replace words seen once in training by <unk> half the time (there are none in the vocabulary
+    unless --min-count is 1), and any word with probability word_dropout, so the model learns what
+    to do with words it has never seen (the <unk> id is 1)."""
     draw = rng.random(word_ids.shape)
     replace = (singletons[word_ids] & (draw < 0.5)) | (draw < word_dropout)
     return np.where(replace & (word_ids > 0), 1, word_ids)
@@ -658,10 +673,10 @@ def main(argv=None):
     # 1. Data: words, characters, tags and intents to ids, from the training split.
     corpus = load_corpus(args)
     has_intents = all(e.intent for split in corpus for e in split)
-    vocabularies = Vocabularies.build(corpus.train, with_intents=args.intent and has_intents)
+    vocabularies = Vocabularies.build(corpus.train, with_intents=args.intent and has_intents, min_count=args.min_count)
     train_data = Encoded(corpus.train, vocabularies)
     word_counts = np.bincount(np.concatenate(train_data.words), minlength=len(vocabularies.words))
-    singletons = word_counts == 1
+    singletons = word_counts == 1  # none when --min-count > 1: those words are all <unk> already
     unseen_tags = sorted({t for e in corpus.valid + corpus.test for t in e.tags} - set(vocabularies.tags.itos))
     intents_line = ""
     if vocabularies.intents:
