@@ -75,7 +75,7 @@ class Context:
 
     def input_gradients(self, output_grads):
         """Run the op's backward on its outputs' gradients (None for an output no path used);
-        return one checked gradient, or None, per forward argument."""
+        return (input tensor, checked gradient) for each input that needs one."""
         if self.freed:
             raise RuntimeError(
                 f"trying to backward through {self.name} a second time: the graph is freed after backward(); "
@@ -97,11 +97,11 @@ class Context:
         checked = []
         for tensor, grad in zip(self.inputs, grads):
             if grad is None or tensor is None or not tensor.requires_grad:
-                grad = None
+                continue
             # The common case is tested inline: an array of the input's shape and dtype needs no fixing.
-            elif not (type(grad) is np.ndarray and grad.shape == tensor.data.shape and grad.dtype == tensor.data.dtype):
+            if not (type(grad) is np.ndarray and grad.shape == tensor.data.shape and grad.dtype == tensor.data.dtype):
                 grad = self._fitted(tensor, grad)
-            checked.append(grad)
+            checked.append((tensor, grad))
         return checked
 
     def _fitted(self, tensor, grad):

@@ -133,9 +133,8 @@ class Tensor:
             output_grads = pending.pop(node, None)
             if output_grads is None:  # every path from the loss to this node carried no gradient
                 continue
-            for tensor, input_grad in zip(node.inputs, node.input_gradients(output_grads)):
-                if input_grad is not None:
-                    _send(pending, tensor, input_grad)
+            for tensor, input_grad in node.input_gradients(output_grads):
+                _send(pending, tensor, input_grad)
             if not retain_graph:
                 node.free()
 
