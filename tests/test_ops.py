@@ -210,7 +210,10 @@ def test_cross_entropy_matches_torch(reduction, layout, data):
     target = data.draw(hnp.arrays(np.int64, (n,) + spatial,
                                   elements=st.sampled_from(list(range(classes)) + [ignore_index])))
     cotangent = data.draw(array(() if reduction != "none" else target.shape, st.floats(-2, 2)))
-    weight = data.draw(st.none() | hnp.arrays(np.float64, (classes,), elements=st.floats(0.0, 3.0)), label="weight")
+    # Weights 0 or at least 1e-3: PyTorch divides by a subnormal total weight before multiplying by a
+    # zero gradient (inf * 0 = NaN) where the exact gradient, tinyseq's, is 0.
+    weight = data.draw(st.none() | hnp.arrays(np.float64, (classes,), elements=st.sampled_from([0.0]) | st.floats(1e-3, 3.0)),
+                       label="weight")
     label_smoothing = data.draw(st.sampled_from([0.0, 0.05, 0.3, 1.0]), label="label_smoothing")
 
     ours = ts.tensor(logits, dtype=np.float64, requires_grad=True)
@@ -225,6 +228,13 @@ def test_cross_entropy_matches_torch(reduction, layout, data):
         loss.backward(cotangent)
         expected.backward(torch.tensor(cotangent))
         np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_cross_entropy_mean_over_a_zero_total_weight_is_nan_as_in_pytorch(float64):
+    """Every target's class weight 0: the mean is 0/0 in PyTorch (NaN), with smoothing too (not inf)."""
+    with np.errstate(invalid="ignore"):
+        loss = ts.cross_entropy(ts.zeros(1, 2), ts.tensor([1]), ts.tensor([1.0, 0.0]), label_smoothing=0.05)
+    assert np.isnan(loss.item())
 
 
 def test_cross_entropy_with_class_weights_and_label_smoothing_by_hand(float64):

@@ -103,13 +103,17 @@ class CrossEntropy(Function):
         # Each position's weight w[y_n]: 1, or 0 where ignored.
         target_weight = keep.astype(logits.dtype) if weight is None else np.where(keep, weight[safe_target[:, 0]], 0)
         losses = np.where(keep, -picked if weight is None else -picked * target_weight, 0).astype(logits.dtype)
-        if label_smoothing:
-            class_weight = 1 if weight is None else _along_axis_1(weight, logits.ndim)
-            smooth = -np.sum(log_probs * class_weight, axis=1) * (label_smoothing / logits.shape[1])
-            losses = ((1 - label_smoothing) * losses + np.where(keep, smooth, 0)).astype(logits.dtype)
         ctx.save_for_backward(log_probs, safe_target, keep, target_weight)
         ctx.weight, ctx.reduction, ctx.label_smoothing = weight, reduction, label_smoothing
         ctx.denominator = np.count_nonzero(keep) if weight is None else target_weight.sum()
+        if label_smoothing:
+            class_weight = 1 if weight is None else _along_axis_1(weight, logits.ndim)
+            smooth = np.where(keep, -np.sum(log_probs * class_weight, axis=1), 0) * (label_smoothing / logits.shape[1])
+            if reduction == "mean":  # each part over the denominator, as PyTorch: 0/0 stays NaN
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    parts = (1 - label_smoothing) * (losses.sum() / ctx.denominator) + smooth.sum() / ctx.denominator
+                return np.asarray(parts, dtype=logits.dtype)
+            losses = ((1 - label_smoothing) * losses + smooth).astype(logits.dtype)
         if reduction == "none":
             return losses
         if reduction == "sum":
