@@ -354,3 +354,14 @@ def test_dropout_keeps_about_one_minus_p_and_preserves_the_mean():
 def test_dropout_in_evaluation_is_the_identity():
     x = ts.tensor([1.0, 2.0], requires_grad=True)
     assert ts.dropout(x, p=0.5, training=False) is x
+
+
+def test_size_is_numpys_count_and_pytorchs_method():
+    """x.size == 6 (numpy's habit) and x.size() / x.size(d) (PyTorch's) both work; neither is silently wrong."""
+    x = ts.zeros(2, 3)
+    assert x.size == 6 and x.size + 1 == 7 and not (ts.zeros(0, 3).size != 0)
+    assert x.size() == (2, 3) and x.size(0) == 2 and x.size(-1) == 3 and ts.tensor(1.0).size() == ()
+    with pytest.raises(IndexError, match=r"size\(\): dim must be in \[-2, 2\) for a 2-d tensor, got 2"):
+        x.size(2)
+    with pytest.raises(TypeError, match=r"size\(\): dim must be an int, got 0.5"):
+        x.size(0.5)

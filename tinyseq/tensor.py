@@ -70,7 +70,7 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
+    size = property(lambda self: _Size(self.data.size, self.data.shape))
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: None if self._node is None else self._node.function.__name__)
 
@@ -189,6 +189,28 @@ class Tensor:
         if self.data.size == 0 and (dim is None or self.shape[dim] == 0):
             raise ValueError(f"argmax: cannot take the argmax over an empty dimension of a tensor of shape {self.shape}")
         return Tensor._wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)))
+
+
+class _Size(int):
+    """x.size for both habits: numpy's number of elements (x.size == 6 is an int comparison) and
+    PyTorch's method (x.size() is the shape, x.size(d) its length along d). Without the call,
+    x.size(0) would be "'int' object is not callable"; without the int, numpy code such as
+    `if x.size == 0` would compare a method with 0 and be silently False."""
+
+    def __new__(cls, count, shape):
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size(): dim must be an int, got {dim!r}")
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"size(): dim must be in [{-len(self.shape)}, {len(self.shape)}) for a "
+                             f"{len(self.shape)}-d tensor, got {dim}")
+        return self.shape[dim]
 
 
 def _send(pending, tensor, grad):
