@@ -22,6 +22,13 @@ builds a zero-argument callable doing one timed unit of work. harness.main() doe
     mallopt (tinyseq/memory.py). Without it the bound and PyTorch processes would keep returning
     freed memory to the system and fault it in again, page by page, on every call (4.5 us a page
     here), and tinyseq would be measured against handicapped contenders.
+  * --rounds R measures every contender R times, taking turns (round 1: A, B, C; round 2: A, B,
+    C; ...), each turn a fresh process, and pools each contender's calls over the rounds. These
+    VMs run in phases: for seconds to minutes everything (numpy included) runs up to twice as slow,
+    so one block per contender can put one contender in a slow phase and its rival in a fast one
+    (measured 2026-11-30: PyTorch's LSTM at (50, 32, 64, 128) took 11.1 ms in one run_all.py run
+    and 18.9 ms in another ten minutes earlier, tinyseq's engine chain 16.3 and 24.2 us a node).
+    Taking turns gives every contender a share of both phases, and the minimum its fast one.
   * Each case is called --warmup times untimed, then --repeats times (fewer if the calls exceed
     --budget seconds, never fewer than 3), and min and median wall times are reported. On a shared
     machine other work only ever adds time, so ratios are taken between minima; the medians show
@@ -289,6 +296,16 @@ def describe_runtime(measured, threads):
     return lines
 
 
+def _pool(results, case, result):
+    """Add one round's result for `case` to `results`: the calls of every round together. A case
+    skipped in any round stays skipped (with that round's reason): no figure from part of the rounds."""
+    previous = results.get(case)
+    if previous is None or "skipped" in result:
+        results[case] = result
+    elif "skipped" not in previous:
+        results[case] = dict(previous, times_ms=previous["times_ms"] + result["times_ms"])
+
+
 def parse_case(text, arity):
     """'50,32,64,128' -> (50, 32, 64, 128); entries that are not ints stay strings ('LSTM,train,...')."""
     values = tuple(int(v) if v.lstrip("-").isdigit() else v for v in text.split(","))
@@ -319,12 +336,17 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
                              "a scheduler time slice waits for a core, so use cpu with --threads 1 there")
     parser.add_argument("--contenders", default=",".join(default_contenders or contenders),
                         help=f"comma-separated, from {','.join(contenders)}")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every contender this many times, taking turns, and pool the calls "
+                             "(on a machine whose speed drifts, each contender then sees the same phases)")
     parser.add_argument("--isolate", action="store_true",
                         help="a process per case too (default: one per contender, running its cases in turn)")
     parser.add_argument("--size", action="append", type=lambda text: parse_case(text, len(case_names)),
                         help=f"a case {','.join(case_names)} instead of the default ones (repeatable)")
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.size:
         cases = args.size
     chosen = [name for name in args.contenders.split(",") if name]
@@ -337,29 +359,32 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
     machine = machine_info()
     print(f"# {title}")
     timer = "wall-clock ms" if args.timer == "wall" else "CPU ms (process time, all threads)"
+    rounds = f"{args.rounds} rounds taking turns, " if args.rounds > 1 else ""
     print(f"{machine['cpu']}, {machine['cores']} cores; {args.threads} thread(s) for every library; "
-          f"each contender in its own process; {timer}, min / median of up to {args.repeats} calls "
-          f"after {args.warmup} warm-up calls; load average {machine['load'][0]:.2f}", flush=True)
+          f"each contender in its own process; {rounds}{timer}, min / median of up to {args.repeats} calls "
+          f"{'a round ' if args.rounds > 1 else ''}after {args.warmup} warm-up calls; load average "
+          f"{machine['load'][0]:.2f}", flush=True)
     started = time.time()
     available = available_memory_bytes()
     measured = {name: {} for name in contenders}
-    notes = []
+    runnable = {name: [] for name in contenders}
     for name in contenders:
-        runnable = []
         for case in cases:
             needed = memory_bytes(case) if memory_bytes else None
             if needed is not None and available is not None and needed > available:
                 measured[name][tuple(case)] = {"skipped": f"needs about {needed / 2**30:.1f} GiB, "
                                                           f"{available / 2**30:.1f} GiB available"}
             else:
-                runnable.append(case)
-        groups = [[case] for case in runnable] if args.isolate else [runnable] if runnable else []
-        for group in groups:
-            for case, result in zip(group, measure(script, name, group, args.threads, args.repeats, args.warmup, args.budget, args.timer)):
-                measured[name][tuple(case)] = result
-        for case in cases:
-            if "skipped" in measured[name][tuple(case)]:
-                notes.append(f"{name} at ({', '.join(map(str, case))}): {measured[name][tuple(case)]['skipped']}")
+                runnable[name].append(case)
+    for _ in range(args.rounds):
+        for name in contenders:  # one turn each: a contender never runs beside another
+            groups = [[case] for case in runnable[name]] if args.isolate else [runnable[name]] if runnable[name] else []
+            for group in groups:
+                for case, result in zip(group, measure(script, name, group, args.threads, args.repeats, args.warmup,
+                                                       args.budget, args.timer)):
+                    _pool(measured[name], tuple(case), result)
+    notes = [f"{name} at ({', '.join(map(str, case))}): {measured[name][tuple(case)]['skipped']}"
+             for name in contenders for case in cases if "skipped" in measured[name][tuple(case)]]
     finished = os.getloadavg()
     lines = describe_runtime(measured, args.threads)
     if max(machine["load"][0], finished[0]) > machine["cores"]:

@@ -5,7 +5,9 @@
     python benchmarks/run_all.py --only bench_ctc,bench_overhead --out /tmp/results.md
 
 Each bench_*.py runs as its own process with the options given here (--threads, --repeats,
---budget), and each of its contenders in a process of its own (benchmarks/harness.py). The results
+--budget, --rounds), and each of its contenders in a process of its own (benchmarks/harness.py),
+by default three times, taking turns with its rivals: on these VMs the speed drifts in phases, and
+turns give every contender the same phases. The results
 file records the date, the machine, the commit measured, the command, and the load average before
 and after: on a shared machine other work only ever adds time, so figures measured under load are
 upper bounds. README and docs quote figures from this file only.
@@ -111,12 +113,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per contender and case before fewer repeats")
     parser.add_argument("--timer", choices=["wall", "cpu"], default="wall", help="see benchmarks/harness.py")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="every contender measured this many times, taking turns (see benchmarks/harness.py)")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="the markdown file (the PNG goes beside it)")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else BENCHMARKS
     options = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--budget", str(args.budget),
-               "--timer", args.timer]
+               "--timer", args.timer, "--rounds", str(args.rounds)]
 
     out = Path(args.out)
     if not out.parent.is_dir():  # say so before the benchmarks run, not after
@@ -140,7 +144,8 @@ def main(argv=None):
         f"Measured {started:%Y-%m-%d %H:%M} UTC on {machine['cpu']} ({machine['cores']} cores, shared with other jobs), "
         f"commit {commit()}, with `python benchmarks/run_all.py {' '.join(argv if argv is not None else sys.argv[1:])}`"
         .rstrip() + ".",
-        f"Each contender ran in its own process with {args.threads} thread(s); times are "
+        f"Each contender ran in its own process with {args.threads} thread(s), "
+        f"{args.rounds} round(s) taking turns with its rivals (calls pooled over the rounds); times are "
         f"{'wall-clock' if args.timer == 'wall' else 'CPU-time (process_time)'} milliseconds, "
         "min / median over the calls; ratios are of minima (of medians in brackets).",
         "",

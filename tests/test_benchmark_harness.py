@@ -75,3 +75,34 @@ def test_run_all_refuses_an_out_folder_that_does_not_exist_before_measuring(tmp_
     assert completed.returncode == 2
     assert f"the folder {missing.parent} does not exist" in completed.stderr
     assert "$ python" not in completed.stdout  # no benchmark was started
+
+
+def test_rounds_take_turns_and_pool_every_call(tmp_path):
+    """--rounds 2 --repeats 3: each contender is measured twice (its calls pooled: the JSON holds 6
+    times per case), and the header says so."""
+    report_path = tmp_path / "report.json"
+    output = run_benchmark("bench_overhead.py", "--size", "8,2", "--repeats", "3", "--warmup", "0", "--budget", "60",
+                           "--contenders", "tinyseq,numpy", "--rounds", "2", "--json", str(report_path))
+    assert "2 rounds taking turns" in output
+    import json
+
+    report = json.loads(report_path.read_text())
+    for contender in ("tinyseq", "numpy"):
+        (result,) = report["results"][contender]
+        assert len(result["times_ms"]) == 6, result
+
+
+def test_a_case_skipped_in_any_round_stays_skipped():
+    sys.path.insert(0, str(REPOSITORY / "benchmarks"))
+    try:
+        import harness
+    finally:
+        sys.path.pop(0)
+    results = {}
+    harness._pool(results, (1,), {"times_ms": [1.0, 2.0]})
+    harness._pool(results, (1,), {"skipped": "killed"})
+    harness._pool(results, (1,), {"times_ms": [0.5]})
+    assert results[(1,)] == {"skipped": "killed"}
+    harness._pool(results, (2,), {"times_ms": [1.0]})
+    harness._pool(results, (2,), {"times_ms": [0.5, 3.0]})
+    assert results[(2,)]["times_ms"] == [1.0, 0.5, 3.0]
