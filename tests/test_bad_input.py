@@ -326,6 +326,8 @@ BAD_CALLS = [
     row("cross_entropy weight with grad", lambda: F.cross_entropy(ts.zeros(2, 3), ts.tensor([0, 1]), ts.ones(3, requires_grad=True)), ValueError, "cross_entropy: weight must not require a gradient"),
     row("cross_entropy smoothing range", lambda: F.cross_entropy(ts.zeros(2, 3), ts.tensor([0, 1]), label_smoothing=1.5), ValueError, "cross_entropy: label_smoothing must be in [0, 1], got 1.5"),
     row("cross_entropy smoothing type", lambda: F.cross_entropy(ts.zeros(2, 3), ts.tensor([0, 1]), label_smoothing="0.1"), TypeError, "cross_entropy: label_smoothing must be a number in [0, 1], got '0.1'"),
+    row("CrossEntropyLoss smoothing", lambda: nn.CrossEntropyLoss(label_smoothing=-0.1), ValueError, "CrossEntropyLoss: label_smoothing must be in [0, 1], got -0.1"),
+    row("CrossEntropyLoss reduction", lambda: nn.CrossEntropyLoss(reduction="avg"), ValueError, "CrossEntropyLoss: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
     row("cross_entropy positional ignore_index", lambda: F.cross_entropy(ts.zeros(2, 3), ts.tensor([0, 1]), None, -1), TypeError, "takes from 2 to 3 positional arguments"),
     row("embedding float indices", lambda: F.embedding(ts.tensor([0.0]), ts.ones(3, 2)), TypeError, "embedding: input must hold integer indices, got dtype float32"),
     row("embedding 1-D weight", lambda: F.embedding(ts.tensor([0]), ts.ones(3)), ValueError, "embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape (3,)"),

@@ -10,17 +10,19 @@ import numbers
 import numpy as np
 
 from ..ctc.loss import REDUCTIONS, ctc_loss
-from ..ops.nn import cross_entropy
+from ..ops.nn import check_cross_entropy_options, cross_entropy
 from .module import Module
 
 
 class CrossEntropyLoss(Module):
     """Cross-entropy as a module (PyTorch's nn.CrossEntropyLoss): CrossEntropyLoss(weight=None,
     ignore_index=-100, reduction="mean", label_smoothing=0.0)(input, target). See cross_entropy().
-    The options are checked at the first call, where the number of classes is known."""
+    The options are checked here; the weight's shape at the first call, where the number of
+    classes is known."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__()
+        check_cross_entropy_options(ignore_index, reduction, label_smoothing, name="CrossEntropyLoss")
         self.weight = weight  # a constant, not a parameter (as PyTorch's registered buffer)
         self.ignore_index = ignore_index
         self.reduction = reduction

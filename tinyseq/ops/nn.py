@@ -125,21 +125,18 @@ class CrossEntropy(Function):
     def backward(ctx, grad):
         log_probs, safe_target, keep, target_weight = ctx.saved_tensors
         smoothing, weight = ctx.label_smoothing, ctx.weight
-        grad_logits = np.exp(log_probs)  # p, then p - one_hot(y)
-        np.put_along_axis(grad_logits, safe_target, np.take_along_axis(grad_logits, safe_target, axis=1) - 1, axis=1)
-        scale = grad * target_weight  # d total / d loss_n times w[y_n] (0 where ignored)
-        if ctx.reduction == "mean":
-            scale = scale / (ctx.denominator if ctx.denominator else 1)
+        if ctx.reduction == "mean":  # d total / d loss_n (0 where ignored; no NaN when all are)
+            grad = grad / (ctx.denominator if ctx.denominator else 1)
+        probs = np.exp(log_probs)
+        grad_logits = probs.copy()  # p - one_hot(y)
+        np.put_along_axis(grad_logits, safe_target, np.take_along_axis(probs, safe_target, axis=1) - 1, axis=1)
+        grad_logits *= np.expand_dims(grad * target_weight, 1)  # times w[y_n]
         if not smoothing:
-            return grad_logits * np.expand_dims(scale, 1), None, None, None, None, None
-        # With smoothing, the second term carries d total / d loss_n without w[y_n].
-        per_position = grad * keep
-        if ctx.reduction == "mean":
-            per_position = per_position / (ctx.denominator if ctx.denominator else 1)
+            return grad_logits, None, None, None, None, None
         classes = log_probs.shape[1]
         class_weight = np.ones(classes, log_probs.dtype) if weight is None else weight
-        smooth = (class_weight.sum() * np.exp(log_probs) - _along_axis_1(class_weight, log_probs.ndim)) * (smoothing / classes)
-        grad_logits = (1 - smoothing) * grad_logits * np.expand_dims(scale, 1) + smooth * np.expand_dims(per_position, 1)
+        smooth = (class_weight.sum() * probs - _along_axis_1(class_weight, log_probs.ndim)) * (smoothing / classes)
+        grad_logits = (1 - smoothing) * grad_logits + smooth * np.expand_dims(grad * keep, 1)
         return grad_logits.astype(log_probs.dtype, copy=False), None, None, None, None, None
 
 
@@ -229,14 +226,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     """
     input = require_floating(as_tensor(input), "cross_entropy")
     target = np.asarray(getattr(target, "data", target))
-    if not is_integer(ignore_index):
-        raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)):
-        raise TypeError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    check_cross_entropy_options(ignore_index, reduction, label_smoothing)
     if target.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
     unbatched = input.ndim == 1
@@ -260,6 +250,19 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         out = CrossEntropy.apply(input, target, weight, ignore_index, reduction, smoothing)
         return out.reshape(()) if reduction == "none" else out
     return CrossEntropy.apply(input, target, weight, ignore_index, reduction, smoothing)
+
+
+def check_cross_entropy_options(ignore_index, reduction, label_smoothing, name="cross_entropy"):
+    """TypeError/ValueError naming the option unless ignore_index is an int, reduction one of
+    "mean", "sum", "none", and label_smoothing a number in [0, 1]."""
+    if not is_integer(ignore_index):
+        raise TypeError(f"{name}: ignore_index must be an int, got {ignore_index!r}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
 
 
 def _class_weight(weight, num_classes, dtype):
