@@ -4,12 +4,14 @@ every parameter, over random layer configurations, with and without lengths=, hx
 
 from contextlib import nullcontext
 
+import numba
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tinyseq as ts
 import tinyseq.nn as nn
+from tinyseq.nn import fast_tanh, fused
 
 CONFIGS = [
     ("RNN", {"nonlinearity": "tanh"}),
@@ -111,3 +113,31 @@ def test_use_reference_path_switches_every_layer_and_restores():
     finally:
         nn.use_reference_path(False)
     assert nn.GRU(2, 3)(x)[0].grad_fn == "GRUSequence"
+
+
+@numba.njit
+def _gates_by_kind(pre, tanh_start, tanh_stop):
+    """The LSTM gates the plain way: sigmoid on every column, tanh on [tanh_start, tanh_stop)."""
+    out = np.empty_like(pre)
+    for b in range(pre.shape[0]):
+        for k in range(pre.shape[1]):
+            inside = tanh_start <= k < tanh_stop
+            out[b, k] = fast_tanh.tanh(pre[b, k]) if inside else fast_tanh.sigmoid(pre[b, k])
+    return out
+
+
+@given(
+    batch=st.integers(1, 4),
+    hidden=st.integers(1, 20),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_one_loop_gate_activations_equal_sigmoid_and_tanh_bit_for_bit(batch, hidden, dtype, seed):
+    """fused._gate_activations computes a tanh(a x) + 1 - a with a = 1/2 or 1 per column: that must be
+    exactly sigmoid(x) on the i, f, o columns and tanh(x) on the C~ columns (up to the sign of a zero)."""
+    rng = np.random.default_rng(seed)
+    recurrent, x_proj = (rng.normal(0, 4, (batch, 4 * hidden)).astype(dtype) for _ in range(2))
+    bias = rng.normal(0, 1, 4 * hidden).astype(dtype)
+    gate = np.empty_like(recurrent)
+    fused._gate_activations(recurrent, x_proj, bias, fused.gate_scales(hidden, dtype), gate)
+    np.testing.assert_array_equal(gate, _gates_by_kind((recurrent + x_proj) + bias, 2 * hidden, 3 * hidden))
