@@ -365,3 +365,17 @@ def test_size_is_numpys_count_and_pytorchs_method():
         x.size(2)
     with pytest.raises(TypeError, match=r"size\(\): dim must be an int, got 0.5"):
         x.size(0.5)
+
+
+def test_pytorch_conveniences_dim_numel_tolist_and_abs():
+    """x.dim(), x.numel(), x.tolist() and abs(x) as in PyTorch (values written out by hand); abs(x)
+    records the same op as ts.abs, so its gradient is sign(x)."""
+    x = ts.tensor([[-1.5, 2.0, 0.5], [3.0, -4.0, 0.25]], requires_grad=True)
+    assert x.dim() == 2 and ts.tensor(7.0).dim() == 0
+    assert x.numel() == 6 and ts.zeros(0, 3).numel() == 0
+    assert x.tolist() == [[-1.5, 2.0, 0.5], [3.0, -4.0, 0.25]] and ts.tensor(3).tolist() == 3
+    assert isinstance(x.tolist()[0][0], float)
+    y = abs(x)
+    assert y.tolist() == [[1.5, 2.0, 0.5], [3.0, 4.0, 0.25]] and y.grad_fn == ts.abs(x).grad_fn
+    y.sum().backward()
+    assert x.grad.tolist() == [[-1.0, 1.0, 1.0], [1.0, -1.0, 1.0]]

@@ -109,6 +109,18 @@ class Tensor:
             raise ValueError(f"item(): only one-element tensors can be converted, got shape {self.shape}")
         return self.data.item()
 
+    def tolist(self):
+        """The values as (nested) Python lists of Python numbers; a number for a 0-d tensor."""
+        return self.data.tolist()
+
+    def dim(self):
+        """The number of dimensions (PyTorch's name for ndim)."""
+        return self.data.ndim
+
+    def numel(self):
+        """The number of elements (PyTorch's name for the count that x.size also gives)."""
+        return self.data.size
+
     def __float__(self):
         return float(self.item())
 

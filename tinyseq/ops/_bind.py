@@ -67,6 +67,7 @@ Tensor.__rpow__ = _rpow
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = _rmatmul
 Tensor.__neg__ = neg
+Tensor.__abs__ = abs
 Tensor.__getitem__ = getitem
 Tensor.T = property(_transposed)
 Tensor.float = _float
