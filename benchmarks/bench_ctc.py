@@ -1,7 +1,7 @@
 """Benchmark: CTC loss forward + backward, tinyseq vs PyTorch CPU vs the same recursion in plain numpy.
 
     python benchmarks/bench_ctc.py                      # the three sizes, 2 threads, each library alone
-    python benchmarks/bench_ctc.py --threads 1 --repeats 50
+    python benchmarks/bench_ctc.py --threads 1 --turns 40
     python benchmarks/bench_ctc.py --size 100,16,29,20 --contenders tinyseq,torch
     python benchmarks/bench_ctc.py --first-call          # also: first call in a fresh process (compile, cache)
 

@@ -1,7 +1,7 @@
 """Benchmark: what one recorded op costs, beyond the numpy arithmetic it wraps.
 
     python benchmarks/bench_overhead.py                     # 1,000 nodes on 4 x 4 float32 tensors
-    python benchmarks/bench_overhead.py --size 1000,64 --repeats 50
+    python benchmarks/bench_overhead.py --size 1000,64 --turns 40
     python benchmarks/bench_overhead.py --contenders tinyseq,forward,numpy
 
 A case is (nodes, S). The workload is a chain of `nodes` ops on tiny tensors, in blocks of four like

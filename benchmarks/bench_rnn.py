@@ -1,7 +1,7 @@
 """Benchmark: LSTM and GRU layers, tinyseq vs PyTorch CPU vs the numpy matmul bound.
 
     python benchmarks/bench_rnn.py                       # every case, 2 threads, each library alone
-    python benchmarks/bench_rnn.py --contenders tinyseq,bound --repeats 30
+    python benchmarks/bench_rnn.py --contenders tinyseq,bound --turns 40
     python benchmarks/bench_rnn.py --size LSTM,train,50,32,64,128 --size BiLSTM2,infer,20,64,256,512
     python benchmarks/bench_rnn.py --contenders tinyseq,composed,torch   # add the composed reference path
 

@@ -166,7 +166,7 @@ def plot(sweeps, measured, path, timer):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["--child"]:
+    if argv[:1] in (["--child"], ["--worker"]):
         return harness.main(__file__, title="", case_names=CASE_NAMES, cases=[], contenders=CONTENDERS,
                             ratios=[], make_step=make_step, argv=argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=False)
@@ -174,6 +174,9 @@ def main(argv=None):
     parser.add_argument("--max-t", type=int, default=1000, help="longest T in the T sweeps")
     parser.add_argument("--max-batch", type=int, default=256, help="largest batch in the batch sweeps")
     parser.add_argument("--models", default="LSTM,CTC", help="comma-separated: LSTM, CTC")
+    parser.add_argument("--turns", type=int, default=8,
+                        help="turns per contender and case (benchmarks/harness.py; fewer than a ratio needs: "
+                             "there are many cases); 0: --repeats calls in one block")
     parser.add_argument("--plot", default=str(Path(__file__).resolve().parent / "scaling.png"), help="the PNG")
     own, rest = parser.parse_known_args(argv)
     models = own.models.split(",")
@@ -183,10 +186,10 @@ def main(argv=None):
             sizes = sweep_sizes(10, own.max_t, own.points) if swept == "T" else sweep_sizes(1, own.max_batch, own.points)
             sweeps[(model, swept)] = [case_of(size) for size in sizes]
     cases = list(dict.fromkeys(case for cases in sweeps.values() for case in cases))
-    if "--budget" not in rest:
-        rest += ["--budget", "2"]
-    if "--repeats" not in rest:
-        rest += ["--repeats", "7"]
+    rest += ["--turns", str(own.turns)]
+    if own.turns == 0:  # the older method: a short block of calls per contender
+        rest += [] if "--budget" in rest else ["--budget", "2"]
+        rest += [] if "--repeats" in rest else ["--repeats", "7"]
     measured = {}
 
     def epilogue(cases, results):

@@ -4,11 +4,26 @@ A benchmark script (bench_ctc.py, bench_rnn.py, ...) names its contenders ("tiny
 "bound", ...) and its cases (sizes), and gives one function, make_step(contender, case), that
 builds a zero-argument callable doing one timed unit of work. harness.main() does the rest:
 
-  * Every contender runs in a fresh Python process of its own (this script run again with
-    --child), which measures that contender's cases one after the other (--isolate: a process per
-    case too). In one process, OpenBLAS's worker threads keep spinning for a while after each numpy
-    call and take the cores from PyTorch's OpenMP threads, and vice versa, so whichever library
-    runs second looks several times slower than it is.
+  * Every contender runs in a Python process of its own (this script run again with --worker),
+    which builds each case's step, warms it up and then makes timed calls when the parent tells it
+    to. In one process, OpenBLAS's worker threads keep spinning for a while after each numpy call
+    and take the cores from PyTorch's OpenMP threads, and vice versa, so whichever library runs
+    second looks several times slower than it is.
+  * The contenders take turns (--turns, 20 by default): one at a time, each runs about --turn-time
+    (0.3) s of calls, then idles --gap (0.2) s before the next one starts, the others blocking on a
+    pipe meanwhile, and each contender's calls are pooled over its turns. These VMs run in phases:
+    for seconds to minutes everything (numpy included) runs up to twice as slow, so one block per
+    contender can put one contender in a slow phase and its rival in a fast one (measured
+    2026-11-30: PyTorch's LSTM at (50, 32, 64, 128) took 11.1 ms in one run_all.py run and 18.9 ms
+    in another ten minutes earlier, tinyseq's engine chain 16.3 and 24.2 us a node). Short turns put
+    the rivals in the same phase many times over. Beside the ratio of minima (and of medians) the
+    table prints the paired ratio: the median over turns of the ratio of the two contenders' median
+    calls in the same turn, which cancels a drift slower than a turn. take_turns says why each
+    choice, and IDLE_GAP_SECONDS what the gap was measured from.
+  * --turns 0 is the older method: a fresh process per contender (--isolate: per case too) makes
+    --repeats calls in one block, and --rounds R repeats that R times, taking turns, pooling the
+    calls. Three rounds only partly even out the phases: each block is long (start, import,
+    warm-up, repeats) and there are few of them.
   * Every child gets the same thread count, through OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
     MKL_NUM_THREADS, NUMBA_NUM_THREADS (read when the libraries load) and torch.set_num_threads.
     The child reports the counts actually in force, and the table says if they differ.
@@ -22,13 +37,6 @@ builds a zero-argument callable doing one timed unit of work. harness.main() doe
     mallopt (tinyseq/memory.py). Without it the bound and PyTorch processes would keep returning
     freed memory to the system and fault it in again, page by page, on every call (4.5 us a page
     here), and tinyseq would be measured against handicapped contenders.
-  * --rounds R measures every contender R times, taking turns (round 1: A, B, C; round 2: A, B,
-    C; ...), each turn a fresh process, and pools each contender's calls over the rounds. These
-    VMs run in phases: for seconds to minutes everything (numpy included) runs up to twice as slow,
-    so one block per contender can put one contender in a slow phase and its rival in a fast one
-    (measured 2026-11-30: PyTorch's LSTM at (50, 32, 64, 128) took 11.1 ms in one run_all.py run
-    and 18.9 ms in another ten minutes earlier, tinyseq's engine chain 16.3 and 24.2 us a node).
-    Taking turns gives every contender a share of both phases, and the minimum its fast one.
   * Each case is called --warmup times untimed, then --repeats times (fewer if the calls exceed
     --budget seconds, never fewer than 3), and min and median wall times are reported. On a shared
     machine other work only ever adds time, so ratios are taken between minima; the medians show
@@ -63,6 +71,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,6 +83,17 @@ PINNING_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # environment tunables, so that every contender's process starts with them.
 MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRIM_THRESHOLD_": str(256 * 1024 * 1024)}
 MIN_REPEATS = 3
+DEFAULT_TURNS = 20
+DEFAULT_TURN_SECONDS = 0.3
+# How long a worker idles after its turn before the next one starts (take_turns). Measured here on
+# 2026-11-30 (/work/notes/bench_gap/spin_experiment.py: the CPU time a bench_rnn.py worker burns,
+# 2 threads, after a 0.3 s turn of LSTM (50, 32, 64, 128) calls, while it waits on its pipe): numpy's
+# OpenBLAS threads (the bound, tinyseq) burn CPU for 0.10-0.15 s (24 ms of CPU in 0.05-0.10 s, at
+# most 7 ms in 0.10-0.15 s, nothing after 0.15 s); PyTorch's libgomp threads for at most 0.05 s.
+IDLE_GAP_SECONDS = 0.2
+# The first call after idling pays for waking the threads and refilling the caches the other
+# contender used; a turn starts with this many untimed calls, so turns measure back-to-back calls.
+TURN_WARMUP_CALLS = 1
 
 
 class Unavailable(Exception):
@@ -129,6 +149,44 @@ def run_child(spec, make_step):
             results.append({"skipped": "ran out of memory (MemoryError)"})
         del step  # free this case's arrays before the next one is built
     print("RESULT " + json.dumps({"results": results, "runtime": runtime_info()}), flush=True)
+
+
+def run_worker(spec, make_step):
+    """The worker side of --turns: one contender's process, measuring whatever case it is told to.
+
+    Reads one JSON command a line on stdin and answers each with one "TURN {...}" line on stdout:
+        {"build": case, "warmup": w}  build the case's step (dropping the previous one), call it w
+                                      times -> {"warmup_ms": [...], "runtime": {...}}
+        {"run": n, "warmup": w}       w untimed calls, then n timed ones -> {"times_ms": [...]}
+    or {"skipped": why} when the contender cannot run the case. Between commands it blocks on the
+    pipe, so its threads go idle while another contender's turn runs.
+    """
+    clock = time.perf_counter if spec["timer"] == "wall" else time.process_time
+    step = None
+
+    def timed_calls(count):
+        times = []
+        for _ in range(count):
+            start = clock()
+            step()
+            times.append(1000 * (clock() - start))
+        return times
+
+    for line in iter(sys.stdin.readline, ""):
+        command = json.loads(line)
+        try:
+            if "build" in command:
+                step = None  # free the previous case's arrays before the next one is built
+                step = make_step(spec["contender"], tuple(command["build"]))
+                reply = {"warmup_ms": timed_calls(command["warmup"]), "runtime": runtime_info()}
+            else:
+                timed_calls(command["warmup"])
+                reply = {"times_ms": timed_calls(command["run"])}
+        except Unavailable as reason:
+            step, reply = None, {"skipped": str(reason)}
+        except MemoryError:
+            step, reply = None, {"skipped": "ran out of memory (MemoryError)"}
+        print("TURN " + json.dumps(reply), flush=True)
 
 
 def openblas_library():
@@ -215,12 +273,119 @@ def measure(script, contender, cases, threads, repeats, warmup, budget, timer):
         if line.startswith("RESULT "):
             report = json.loads(line[len("RESULT "):])
             return [dict(result, runtime=report["runtime"]) for result in report["results"]]
-    if completed.returncode < 0:
-        reason = f"the process was killed by signal {-completed.returncode} (out of memory?)"
-    else:
-        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        reason = f"the process failed (exit {completed.returncode}): {last}"
-    return [{"skipped": reason} for _ in cases]
+    return [{"skipped": _failure(completed.returncode, completed.stderr)} for _ in cases]
+
+
+def _failure(returncode, stderr_text):
+    """The one line saying why a child process produced no result."""
+    if returncode < 0:
+        return f"the process was killed by signal {-returncode} (out of memory?)"
+    last = (stderr_text.strip().splitlines() or ["no output"])[-1]
+    return f"the process failed (exit {returncode}): {last}"
+
+
+class Worker:
+    """One contender's persistent process (`script --worker`), driven one command at a time."""
+
+    def __init__(self, script, contender, threads, timer):
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty child never blocks
+        self.process = subprocess.Popen([sys.executable, str(script), "--worker",
+                                         json.dumps({"contender": contender, "timer": timer})],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+                                        text=True, env=child_environment(threads))
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def ask(self, command):
+        """Send one command and wait for its answer; {"skipped": why} if the process has died."""
+        try:
+            self.process.stdin.write(json.dumps(command) + "\n")
+            self.process.stdin.flush()
+            for line in iter(self.process.stdout.readline, ""):
+                if line.startswith("TURN "):
+                    return json.loads(line[len("TURN "):])
+        except BrokenPipeError:
+            pass
+        self.stderr.seek(0)
+        return {"skipped": _failure(self.process.wait(), self.stderr.read())}
+
+    def close(self):
+        if self.alive():
+            self.process.stdin.close()
+            self.process.wait()
+        self.stderr.close()
+
+
+def take_turns(workers, calls, turns, gap):
+    """Run `turns` rounds in which every worker makes `calls[name]` timed calls, one worker at a time.
+
+    Returns {name: [the call times (ms) of each turn]}, or {name: {"skipped": why}} for a worker
+    that failed in some turn (no figure from part of the turns).
+
+    Why turns: this VM's speed drifts in phases of seconds to minutes at about half speed. A
+    contender measured in one block, or in three long blocks, can land in a slow phase while its
+    rival lands in a fast one. Short turns (a fraction of a second each) put both contenders in
+    the same phase many times over. The order flips every round (A B C, then C B A) so neither
+    always goes first.
+    Why the gap: after a call, OpenBLAS's worker threads and libgomp's (PyTorch's OpenMP) keep
+    spinning on the cores before they sleep, and would slow the next contender. While one worker
+    runs, the others block on a pipe read, and `gap` seconds of idling after every turn let the
+    finished worker's threads go to sleep first (IDLE_GAP_SECONDS says how long that takes here).
+    Why pairing: turn k of A and turn k of B ran seconds apart, in the same phase, so the ratio
+    of their medians cancels the drift; paired_ratio takes the median of those ratios over turns.
+    """
+    per_turn = {name: [] for name in workers}
+    order = list(workers)
+    for turn in range(turns):
+        for name in order if turn % 2 == 0 else order[::-1]:
+            if isinstance(per_turn[name], dict):
+                continue  # failed in an earlier turn
+            reply = workers[name].ask({"run": calls[name], "warmup": TURN_WARMUP_CALLS})
+            per_turn[name] = reply if "skipped" in reply else per_turn[name] + [reply["times_ms"]]
+            time.sleep(gap)
+    return per_turn
+
+
+def measure_in_turns(script, cases, runnable, threads, warmup, turns, turn_seconds, gap, timer):
+    """--turns: a persistent worker per contender; for each case every worker builds it and warms up
+    (one at a time), then take_turns. runnable: {name: [the cases it can run]}; returns
+    {name: {case: result dict}}."""
+    measured = {name: {} for name in runnable}
+    workers = {}
+    try:
+        for case in cases:
+            ready = {}
+            for name in [name for name, its_cases in runnable.items() if case in its_cases]:
+                if name not in workers or not workers[name].alive():  # the first case, or a child killed
+                    workers[name] = Worker(script, name, threads, timer)
+                reply = workers[name].ask({"build": list(case), "warmup": max(warmup, 1)})
+                if "skipped" in reply:
+                    measured[name][case] = reply
+                else:
+                    ready[name] = reply
+                time.sleep(gap)
+            # calls per turn: about turn_seconds of work, from the last warm-up call
+            calls = {name: max(1, round(turn_seconds * 1000 / reply["warmup_ms"][-1])) for name, reply in ready.items()}
+            for name, result in take_turns({name: workers[name] for name in ready}, calls, turns, gap).items():
+                if isinstance(result, dict):
+                    measured[name][case] = result
+                else:
+                    measured[name][case] = {"times_ms": [t for turn in result for t in turn], "turns_ms": result,
+                                            "runtime": ready[name]["runtime"]}
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return measured
+
+
+def paired_ratio(turns_a, turns_b):
+    """The median over turns k of median(A's calls in turn k) / median(B's calls in turn k).
+
+    A's and B's turn k ran seconds apart, so a phase of the machine that slows both cancels in
+    their ratio, where the pooled minima can compare A's slow phase with B's fast one.
+    """
+    return statistics.median(statistics.median(a) / statistics.median(b) for a, b in zip(turns_a, turns_b))
 
 
 def machine_info():
@@ -260,8 +425,13 @@ def table(title, case_names, cases, contenders, ratios, measured):
             if stats[a] is None or stats[b] is None:
                 row.append("-")  # never a ratio of something not measured
             else:
-                row.append(f"{stats[a]['min'] / stats[b]['min']:.2f}x ({stats[a]['median'] / stats[b]['median']:.2f}x)")
+                cell = f"{stats[a]['min'] / stats[b]['min']:.2f}x ({stats[a]['median'] / stats[b]['median']:.2f}x)"
+                turns_a, turns_b = (measured[name][tuple(case)].get("turns_ms") for name in (a, b))
+                row.append(cell + (f" paired {paired_ratio(turns_a, turns_b):.2f}x" if turns_a and turns_b else ""))
         lines.append(f"| {' | '.join(row)} |")
+    if any("turns_ms" in result for per_case in measured.values() for result in per_case.values()):
+        lines.append("ratios: of the minima (of the medians); paired: the median over turns of the ratio of the two "
+                     "contenders' median calls in the same turn (harness.paired_ratio)")
     return lines
 
 
@@ -326,27 +496,49 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
     if argv[:1] == ["--child"]:
         run_child(json.loads(argv[1]), make_step)
         return None
+    if argv[:1] == ["--worker"]:
+        run_worker(json.loads(argv[1]), make_step)
+        return None
     parser = argparse.ArgumentParser(description=title)
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library (default: all cores)")
-    parser.add_argument("--repeats", type=int, default=15, help="timed calls per contender and case")
+    parser.add_argument("--repeats", type=int, help="with --turns 0: timed calls per contender and case (15)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
-    parser.add_argument("--budget", type=float, default=10.0, help="stop repeating after this many seconds (>= 3 calls)")
+    parser.add_argument("--budget", type=float,
+                        help="with --turns 0: stop repeating after this many seconds (>= 3 calls; 10)")
     parser.add_argument("--timer", choices=["wall", "cpu"], default="wall",
                         help="wall-clock time, or the process's CPU time: on a busy machine a job longer than "
                              "a scheduler time slice waits for a core, so use cpu with --threads 1 there")
     parser.add_argument("--contenders", default=",".join(default_contenders or contenders),
                         help=f"comma-separated, from {','.join(contenders)}")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="measure every contender this many times, taking turns, and pool the calls "
-                             "(on a machine whose speed drifts, each contender then sees the same phases)")
+    parser.add_argument("--turns", type=int, default=DEFAULT_TURNS,
+                        help="a persistent process per contender; the contenders take this many short turns "
+                             "each, one at a time, and the calls are pooled (0: a fresh process per contender "
+                             "running --repeats calls, --rounds times)")
+    parser.add_argument("--turn-time", type=float, default=DEFAULT_TURN_SECONDS,
+                        help="seconds of calls in a turn (at least one call)")
+    parser.add_argument("--gap", type=float, default=IDLE_GAP_SECONDS,
+                        help="seconds of idling after every turn, for the finished library's threads to sleep")
+    parser.add_argument("--rounds", type=int,
+                        help="with --turns 0: measure every contender this many times, taking turns, each time "
+                             "in a fresh process, and pool the calls")
     parser.add_argument("--isolate", action="store_true",
                         help="a process per case too (default: one per contender, running its cases in turn)")
     parser.add_argument("--size", action="append", type=lambda text: parse_case(text, len(case_names)),
                         help=f"a case {','.join(case_names)} instead of the default ones (repeatable)")
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
+    older = [f"--{name}" for name in ("repeats", "budget", "rounds") if getattr(args, name) is not None]
+    if args.turns and (older or args.isolate):  # silently ignoring them would measure something else than asked
+        parser.error(f"{' '.join(older + ['--isolate'] * args.isolate)}: only with --turns 0 (a fresh process per "
+                     f"contender); with --turns {args.turns} set --turn-time and --gap instead")
+    args.repeats = 15 if args.repeats is None else args.repeats
+    args.budget = 10.0 if args.budget is None else args.budget
+    args.rounds = 1 if args.rounds is None else args.rounds
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.turns < 0 or args.turn_time <= 0 or args.gap < 0:
+        parser.error(f"--turns, --turn-time and --gap must be >= 0, > 0 and >= 0, got {args.turns}, "
+                     f"{args.turn_time} and {args.gap}")
     if args.size:
         cases = args.size
     chosen = [name for name in args.contenders.split(",") if name]
@@ -359,30 +551,42 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
     machine = machine_info()
     print(f"# {title}")
     timer = "wall-clock ms" if args.timer == "wall" else "CPU ms (process time, all threads)"
-    rounds = f"{args.rounds} rounds taking turns, " if args.rounds > 1 else ""
+    if args.turns:
+        method = (f"{args.turns} turns each of about {args.turn_time:g} s of calls, one contender at a time, "
+                  f"{args.gap:g} s idle after every turn; {timer}, min / median of all the calls after "
+                  f"{max(args.warmup, 1)} warm-up calls")
+    else:
+        rounds = f"{args.rounds} rounds taking turns, " if args.rounds > 1 else ""
+        method = (f"{rounds}{timer}, min / median of up to {args.repeats} calls "
+                  f"{'a round ' if args.rounds > 1 else ''}after {args.warmup} warm-up calls")
     print(f"{machine['cpu']}, {machine['cores']} cores; {args.threads} thread(s) for every library; "
-          f"each contender in its own process; {rounds}{timer}, min / median of up to {args.repeats} calls "
-          f"{'a round ' if args.rounds > 1 else ''}after {args.warmup} warm-up calls; load average "
-          f"{machine['load'][0]:.2f}", flush=True)
+          f"each contender in its own process; {method}; load average {machine['load'][0]:.2f}", flush=True)
     started = time.time()
     available = available_memory_bytes()
+    held = len(contenders) if args.turns else 1  # with --turns every worker holds its case's arrays at once
     measured = {name: {} for name in contenders}
     runnable = {name: [] for name in contenders}
     for name in contenders:
         for case in cases:
-            needed = memory_bytes(case) if memory_bytes else None
+            needed = memory_bytes(case) * held if memory_bytes else None
             if needed is not None and available is not None and needed > available:
-                measured[name][tuple(case)] = {"skipped": f"needs about {needed / 2**30:.1f} GiB, "
+                at_once = f" for {held} contenders at once" if held > 1 else ""
+                measured[name][tuple(case)] = {"skipped": f"needs about {needed / 2**30:.1f} GiB{at_once}, "
                                                           f"{available / 2**30:.1f} GiB available"}
             else:
-                runnable[name].append(case)
-    for _ in range(args.rounds):
-        for name in contenders:  # one turn each: a contender never runs beside another
-            groups = [[case] for case in runnable[name]] if args.isolate else [runnable[name]] if runnable[name] else []
-            for group in groups:
-                for case, result in zip(group, measure(script, name, group, args.threads, args.repeats, args.warmup,
-                                                       args.budget, args.timer)):
-                    _pool(measured[name], tuple(case), result)
+                runnable[name].append(tuple(case))
+    if args.turns:
+        for name, results in measure_in_turns(script, [tuple(case) for case in cases], runnable, args.threads,
+                                              args.warmup, args.turns, args.turn_time, args.gap, args.timer).items():
+            measured[name].update(results)
+    else:
+        for _ in range(args.rounds):
+            for name in contenders:  # one block each: a contender never runs beside another
+                groups = [[case] for case in runnable[name]] if args.isolate else [runnable[name]] if runnable[name] else []
+                for group in groups:
+                    for case, result in zip(group, measure(script, name, group, args.threads, args.repeats,
+                                                           args.warmup, args.budget, args.timer)):
+                        _pool(measured[name], case, result)
     notes = [f"{name} at ({', '.join(map(str, case))}): {measured[name][tuple(case)]['skipped']}"
              for name in contenders for case in cases if "skipped" in measured[name][tuple(case)]]
     finished = os.getloadavg()

@@ -1,16 +1,17 @@
 """Run every benchmark in this folder and write one markdown table and a PNG of the ratios.
 
     python benchmarks/run_all.py                          # writes benchmarks/results.md and results.png
-    python benchmarks/run_all.py --repeats 25 --threads 2
+    python benchmarks/run_all.py --turns 30 --threads 2
     python benchmarks/run_all.py --only bench_ctc,bench_overhead --out /tmp/results.md
 
-Each bench_*.py runs as its own process with the options given here (--threads, --repeats,
---budget, --rounds), and each of its contenders in a process of its own (benchmarks/harness.py),
-by default three times, taking turns with its rivals: on these VMs the speed drifts in phases, and
-turns give every contender the same phases. The results
-file records the date, the machine, the commit measured, the command, and the load average before
-and after: on a shared machine other work only ever adds time, so figures measured under load are
-upper bounds. README and docs quote figures from this file only.
+Each bench_*.py runs as its own process with the options given here (--threads, --turns, ...),
+and each of its contenders in a process of its own (benchmarks/harness.py), the contenders taking
+many short turns, one at a time: on these VMs the speed drifts in phases, and short turns put rivals
+in the same phase. --turns 0 --rounds 3 is the older method (three long turns, a fresh process
+each), kept for comparison. The results file records the date, the machine, the commit measured,
+the command, and the load average before and after: on a shared machine other work only ever
+adds time, so figures measured under load are upper bounds. README and docs quote figures from
+this file only.
 """
 
 import argparse
@@ -113,14 +114,22 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per contender and case before fewer repeats")
     parser.add_argument("--timer", choices=["wall", "cpu"], default="wall", help="see benchmarks/harness.py")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="every contender measured this many times, taking turns (see benchmarks/harness.py)")
+    parser.add_argument("--turns", type=int, default=harness.DEFAULT_TURNS,
+                        help="short turns per contender and case (see benchmarks/harness.py); 0: the older "
+                             "method, --repeats calls in a fresh process, --rounds times")
+    parser.add_argument("--turn-time", type=float, default=harness.DEFAULT_TURN_SECONDS, help="seconds of calls a turn")
+    parser.add_argument("--gap", type=float, default=harness.IDLE_GAP_SECONDS, help="seconds idle after every turn")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --turns 0: every contender measured this many times, taking turns")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="the markdown file (the PNG goes beside it)")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else BENCHMARKS
-    options = ["--threads", str(args.threads), "--repeats", str(args.repeats), "--budget", str(args.budget),
-               "--timer", args.timer, "--rounds", str(args.rounds)]
+    options = ["--threads", str(args.threads), "--timer", args.timer, "--turns", str(args.turns)]
+    if args.turns:
+        options += ["--turn-time", str(args.turn_time), "--gap", str(args.gap)]
+    else:
+        options += ["--repeats", str(args.repeats), "--budget", str(args.budget), "--rounds", str(args.rounds)]
 
     out = Path(args.out)
     if not out.parent.is_dir():  # say so before the benchmarks run, not after
@@ -144,10 +153,14 @@ def main(argv=None):
         f"Measured {started:%Y-%m-%d %H:%M} UTC on {machine['cpu']} ({machine['cores']} cores, shared with other jobs), "
         f"commit {commit()}, with `python benchmarks/run_all.py {' '.join(argv if argv is not None else sys.argv[1:])}`"
         .rstrip() + ".",
-        f"Each contender ran in its own process with {args.threads} thread(s), "
-        f"{args.rounds} round(s) taking turns with its rivals (calls pooled over the rounds); times are "
-        f"{'wall-clock' if args.timer == 'wall' else 'CPU-time (process_time)'} milliseconds, "
-        "min / median over the calls; ratios are of minima (of medians in brackets).",
+        f"Each contender ran in its own process with {args.threads} thread(s), " + (
+            f"the contenders taking {args.turns} turns of about {args.turn_time:g} s of calls each, one at a time, "
+            f"{args.gap:g} s idle after every turn (calls pooled over the turns)" if args.turns else
+            f"{args.rounds} round(s) taking turns with its rivals, a fresh process a round (calls pooled over the "
+            "rounds)") + f"; times are {'wall-clock' if args.timer == 'wall' else 'CPU-time (process_time)'} "
+        "milliseconds, min / median over the calls; ratios are of minima (of medians in brackets)"
+        + ("; paired: the median over turns of the ratio of the two contenders' median calls in the same turn."
+           if args.turns else "."),
         "",
         f"- load before: `{load_before}`",
         f"- load after: `{load_after}`",
