@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("slot_filling")
     # Two members (the default only with --data), so that saving, loading and --predict go through
     # an ensemble with a CRF and an intent head.
-    result = run_demo("--smoke", "--members", "2", "--out", str(out))
+    result = run_demo("--smoke", "--members", "2", "--jobs", "2", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out, result
 
@@ -56,10 +56,28 @@ def test_predictions_are_in_the_seq_out_format(trained):
     assert len(intents) == 50 and set(intents) <= {"atis_flight", "atis_airfare", "atis_flight_time"}
 
 
-def test_members_train_in_turn_and_the_ensemble_is_scored_on_valid(trained):
+def test_members_train_and_the_ensemble_is_scored_on_valid(trained):
     _, result = trained
     assert "lstm 1/2 epoch" in result.stdout and "lstm 2/2 epoch" in result.stdout
     assert "ensemble of 2: valid" in result.stdout
+
+
+def test_members_trained_in_parallel_workers_equal_members_trained_in_turn(trained, tmp_path):
+    # The fixture trains its two members in two worker processes (--jobs 2); in turn in this process
+    # (--jobs 1) every parameter and every prediction must come out bit for bit the same.
+    import numpy as np
+
+    parallel_out, parallel = trained
+    assert "training the 2 members 2 at a time" in parallel.stdout
+    result = run_demo("--smoke", "--members", "2", "--jobs", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "at a time" not in result.stdout
+    with np.load(parallel_out / "model.npz") as a, np.load(tmp_path / "model.npz") as b:
+        assert sorted(a.files) == sorted(b.files) and len(a.files) > 10
+        for name in a.files:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    for name in ("test.pred", "test.intent.pred"):
+        assert (parallel_out / name).read_text() == (tmp_path / name).read_text(), name
 
 
 def test_both_taggers_are_shown_on_the_contrast_pairs(trained):
@@ -134,7 +152,8 @@ def test_out_pointing_at_a_file_is_a_one_line_error(tmp_path):
 
 def test_smoke_run_on_an_atis_layout_folder_without_crf_or_intent(tmp_path):
     fixture = Path(__file__).resolve().parent / "fixtures" / "atis_tiny"
-    result = run_demo("--smoke", "--cell", "rnn", "--no-crf", "--no-intent", "--data", str(fixture), "--out", str(tmp_path))
+    result = run_demo("--smoke", "--cell", "rnn", "--no-crf", "--no-intent", "--jobs", "1", "--data", str(fixture),
+                      "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     last_lines = result.stdout.strip().splitlines()[-2:]
     assert last_lines[0].startswith("test sentence accuracy (slots only, no intents): ")
