@@ -365,8 +365,9 @@ def measure_in_turns(script, cases, runnable, threads, warmup, turns, turn_secon
                 else:
                     ready[name] = reply
                 time.sleep(gap)
-            # calls per turn: about turn_seconds of work, from the last warm-up call
-            calls = {name: max(1, round(turn_seconds * 1000 / reply["warmup_ms"][-1])) for name, reply in ready.items()}
+            # calls per turn: about turn_seconds of work, from the fastest warm-up call (one call slowed
+            # by other work on the machine would otherwise leave a contender one call a turn)
+            calls = {name: max(1, round(turn_seconds * 1000 / min(reply["warmup_ms"]))) for name, reply in ready.items()}
             for name, result in take_turns({name: workers[name] for name in ready}, calls, turns, gap).items():
                 if isinstance(result, dict):
                     measured[name][case] = result
