@@ -85,14 +85,19 @@ MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": str(32 * 1024 * 1024), "MALLOC_TRI
 MIN_REPEATS = 3
 DEFAULT_TURNS = 20
 DEFAULT_TURN_SECONDS = 0.3
-# How long a worker idles after its turn before the next one starts (take_turns). Measured here on
-# 2026-11-30 (/work/notes/bench_gap/spin_experiment.py: the CPU time a bench_rnn.py worker burns,
-# 2 threads, after a 0.3 s turn of LSTM (50, 32, 64, 128) calls, while it waits on its pipe): numpy's
-# OpenBLAS threads (the bound, tinyseq) burn CPU for 0.10-0.15 s (24 ms of CPU in 0.05-0.10 s, at
-# most 7 ms in 0.10-0.15 s, nothing after 0.15 s); PyTorch's libgomp threads for at most 0.05 s.
+# How long a worker idles after its turn before the next one starts (take_turns). Measured on this
+# machine on 2026-11-30 (load average 2.9, other jobs running): a bench_rnn.py worker, 2 threads, ran
+# a 0.3 s turn of LSTM (50, 32, 64, 128) calls and then waited on its pipe, while the parent read the
+# CPU time of all its threads (/proc/PID/task/*/schedstat) every 10 ms; median of 8 turns. numpy's
+# OpenBLAS threads (the bound, tinyseq) kept burning CPU for 0.10-0.15 s (24 ms of CPU between 0.05
+# and 0.10 s, at most 7 ms between 0.10 and 0.15 s, none after 0.15 s); PyTorch's libgomp threads
+# for under 0.05 s. Timing PyTorch's first call after a numpy turn against the gap did not settle
+# it: at that load single calls varied tenfold whatever the gap.
 IDLE_GAP_SECONDS = 0.2
 # The first call after idling pays for waking the threads and refilling the caches the other
-# contender used; a turn starts with this many untimed calls, so turns measure back-to-back calls.
+# contender used (in the same experiment PyTorch's first call after 0.5 s and 1 s idle took a median
+# 187 and 350 ms, its next calls 118 and 180 ms); a turn starts with this many untimed calls, so
+# turns measure back-to-back calls as --turns 0 does.
 TURN_WARMUP_CALLS = 1
 
 

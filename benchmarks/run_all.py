@@ -111,19 +111,26 @@ def plot_ratios(reports, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--budget", type=float, default=10.0, help="seconds per contender and case before fewer repeats")
+    parser.add_argument("--repeats", type=int, help="with --turns 0: calls per contender and case (15)")
+    parser.add_argument("--budget", type=float,
+                        help="with --turns 0: seconds per contender and case before fewer repeats (10)")
     parser.add_argument("--timer", choices=["wall", "cpu"], default="wall", help="see benchmarks/harness.py")
     parser.add_argument("--turns", type=int, default=harness.DEFAULT_TURNS,
                         help="short turns per contender and case (see benchmarks/harness.py); 0: the older "
                              "method, --repeats calls in a fresh process, --rounds times")
     parser.add_argument("--turn-time", type=float, default=harness.DEFAULT_TURN_SECONDS, help="seconds of calls a turn")
     parser.add_argument("--gap", type=float, default=harness.IDLE_GAP_SECONDS, help="seconds idle after every turn")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="with --turns 0: every contender measured this many times, taking turns")
+    parser.add_argument("--rounds", type=int,
+                        help="with --turns 0: every contender measured this many times, taking turns (1)")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--out", default=str(HERE / "results.md"), help="the markdown file (the PNG goes beside it)")
     args = parser.parse_args(argv)
+    older = [f"--{name}" for name in ("repeats", "budget", "rounds") if getattr(args, name) is not None]
+    if args.turns and older:  # refused before anything runs, as each benchmark would refuse them
+        parser.error(f"{' '.join(older)}: only with --turns 0; with --turns {args.turns} set --turn-time and --gap")
+    args.repeats = 15 if args.repeats is None else args.repeats
+    args.budget = 10.0 if args.budget is None else args.budget
+    args.rounds = 1 if args.rounds is None else args.rounds
     names = args.only.split(",") if args.only else BENCHMARKS
     options = ["--threads", str(args.threads), "--timer", args.timer, "--turns", str(args.turns)]
     if args.turns:

@@ -80,6 +80,18 @@ def test_run_all_refuses_an_out_folder_that_does_not_exist_before_measuring(tmp_
     assert "$ python" not in completed.stdout  # no benchmark was started
 
 
+@pytest.mark.parametrize("script", ["run_all.py", "bench_ctc.py"])
+def test_options_of_the_fresh_process_method_are_refused_with_turns_not_ignored(script):
+    """--repeats, --budget and --rounds only mean something with --turns 0; with turns they would be
+    ignored silently, and a quoted command would measure something other than it says."""
+    completed = subprocess.run([sys.executable, str(REPOSITORY / "benchmarks" / script), "--repeats", "20",
+                                "--budget", "5", "--out" if script == "run_all.py" else "--json", "/nonexistent/x"],
+                               cwd=REPOSITORY, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2
+    assert "--repeats --budget: only with --turns 0" in completed.stderr
+    assert "$ python" not in completed.stdout and "|" not in completed.stdout  # nothing was measured
+
+
 def test_rounds_take_turns_and_pool_every_call(tmp_path):
     """--turns 0 --rounds 2 --repeats 3: each contender is measured twice, in a fresh process each
     time (its calls pooled: the JSON holds 6 times per case), and the header says so."""
