@@ -79,7 +79,9 @@ def make_step(contender, case):
 def main(argv=None):
     harness.main(__file__, title="linear-chain CRF: log-likelihood + gradient, and Viterbi, float32",
                  case_names=("call", "N", "T", "K"), cases=CASES, contenders=CONTENDERS,
-                 ratios=[("tinyseq", "pytorch-crf")], make_step=make_step, argv=argv)
+                 ratios=[("tinyseq", "pytorch-crf")], make_step=make_step, argv=argv,
+                 check_case=lambda case: harness.case_error(case, ("call", "N", "T", "K"),
+                                                            {"call": ("likelihood", "viterbi")}))
 
 
 if __name__ == "__main__":

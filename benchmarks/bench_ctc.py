@@ -155,13 +155,22 @@ def first_calls(threads):
     return lines
 
 
+def check_case(case):
+    """Targets are drawn from [1, C) (0 is the blank), so C must be at least 2."""
+    problem = harness.case_error(case, ("T", "N", "C", "S"), {})
+    if problem is None and case[2] < 2:
+        problem = f"C must be at least 2 (the blank and one label), got {case[2]}"
+    return problem
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     first_call = "--first-call" in argv
     argv = [a for a in argv if a != "--first-call"]
     report = harness.main(__file__, title="CTC loss, forward + backward, float32", case_names=("T", "N", "C", "S"),
                           cases=CASES, contenders=CONTENDERS, ratios=[("tinyseq", "torch"), ("tinyseq", "numpy")],
-                          make_step=make_step, memory_bytes=memory_bytes, argv=argv)
+                          make_step=make_step, memory_bytes=memory_bytes, argv=argv,
+                          check_case=check_case)
     if first_call and report is not None:
         print("\n".join(first_calls(report["threads"])))
 

@@ -123,12 +123,20 @@ def per_node(cases, measured):
     return lines
 
 
+def check_case(case):
+    """A chain is whole blocks of four ops: nodes must be a positive multiple of OPS_PER_BLOCK."""
+    problem = harness.case_error(case, ("nodes", "S"), {})
+    if problem is None and case[0] % OPS_PER_BLOCK:
+        problem = f"nodes must be a multiple of {OPS_PER_BLOCK} (whole blocks), got {case[0]}"
+    return problem
+
+
 def main(argv=None):
     return harness.main(__file__, title="Engine overhead: a chain of recorded ops h = tanh((h @ W) * a + b), forward + backward",
                         case_names=("nodes", "S"), cases=CASES, contenders=CONTENDERS,
                         default_contenders=DEFAULT_CONTENDERS,
                         ratios=[("tinyseq", "torch"), ("tinyseq", "numpy")], make_step=make_step,
-                        argv=argv, epilogue=per_node)
+                        argv=argv, epilogue=per_node, check_case=check_case)
 
 
 if __name__ == "__main__":

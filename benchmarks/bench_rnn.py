@@ -41,6 +41,7 @@ SIZES = [  # (T, B, I, H)
 ]
 CASES = ([(layer, "train", *size) for layer in ("LSTM", "GRU", "BiLSTM2") for size in SIZES]
          + [(layer, "infer", *size) for layer in ("LSTM", "GRU") for size in SIZES])
+CASE_NAMES = ("layer", "pass", "T", "B", "I", "H")
 LAYERS = {  # layer -> (class name, gates, num_layers, bidirectional, uses lengths)
     "LSTM": ("LSTM", 4, 1, False, False),
     "GRU": ("GRU", 3, 1, False, False),
@@ -175,10 +176,12 @@ def memory_bytes(case):
 
 def main(argv=None):
     return harness.main(__file__, title="LSTM and GRU layers, float32 (train = forward + backward, infer = forward under no_grad)",
-                        case_names=("layer", "pass", "T", "B", "I", "H"), cases=CASES, contenders=CONTENDERS,
+                        case_names=CASE_NAMES, cases=CASES, contenders=CONTENDERS,
                         default_contenders=DEFAULT_CONTENDERS,
                         ratios=[("tinyseq", "torch"), ("tinyseq", "bound"), ("composed", "tinyseq")],
-                        make_step=make_step, memory_bytes=memory_bytes, argv=argv)
+                        make_step=make_step, memory_bytes=memory_bytes, argv=argv,
+                        check_case=lambda case: harness.case_error(case, CASE_NAMES, {"layer": tuple(LAYERS),
+                                                                                      "pass": ("train", "infer")}))
 
 
 if __name__ == "__main__":

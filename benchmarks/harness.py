@@ -490,12 +490,26 @@ def parse_case(text, arity):
     return values
 
 
+def case_error(case, case_names, choices):
+    """Why `case` (from --size) is not a case this benchmark can measure, or None. choices: field
+    name -> the values that field may take; every other field must be a positive int. A typo such as
+    'lstm' or 'fit' must not be measured as something else, or run into a traceback."""
+    for name, value in zip(case_names, case):
+        if name in choices:
+            if value not in choices[name]:
+                return f"{name} must be one of {', '.join(map(str, choices[name]))}, got {value!r}"
+        elif not isinstance(value, int) or value < 1:
+            return f"{name} must be a positive integer, got {value!r}"
+    return None
+
+
 def main(script, *, title, case_names, cases, contenders, ratios, make_step, memory_bytes=None,
-         default_contenders=None, argv=None, epilogue=None):
+         default_contenders=None, argv=None, epilogue=None, check_case=None):
     """Command line of a benchmark script: its child mode, or measuring and printing the table.
 
     cases: tuples of ints and strings (case_names names their entries). default_contenders: the
     ones run without --contenders (default: all). epilogue(cases, measured) -> extra lines.
+    check_case(case) -> None, or why a --size case cannot be measured (see case_error).
     Returns the results as a dict (also written with --json).
     """
     argv = sys.argv[1:] if argv is None else argv
@@ -547,6 +561,10 @@ def main(script, *, title, case_names, cases, contenders, ratios, make_step, mem
                      f"{args.turn_time} and {args.gap}")
     if args.size:
         cases = args.size
+        for case in cases if check_case else ():
+            problem = check_case(case)
+            if problem:
+                parser.error(f"--size {','.join(map(str, case))}: {problem}")
     chosen = [name for name in args.contenders.split(",") if name]
     unknown = set(chosen) - set(contenders)
     if unknown:

@@ -237,3 +237,20 @@ def test_paired_ratio_cancels_a_drift_that_fools_the_pooled_minimum():
                 "B": {(1,): {"times_ms": sum(turns_b, []), "turns_ms": turns_b}}}
     row = harness.table("t", ("n",), [(1,)], ["A", "B"], [("A", "B")], measured)[2]
     assert row.endswith("| 1.67x (0.83x) paired 0.83x |"), row
+
+
+@pytest.mark.parametrize("script, size, message", [
+    ("bench_rnn.py", "lstm,train,5,2,3,4", "layer must be one of LSTM, GRU, BiLSTM2, got 'lstm'"),
+    ("bench_rnn.py", "LSTM,fit,5,2,3,4", "pass must be one of train, infer, got 'fit'"),
+    ("bench_rnn.py", "GRU,infer,5,0,3,4", "B must be a positive integer, got 0"),
+    ("bench_crf.py", "like,2,3,4", "call must be one of likelihood, viterbi, got 'like'"),
+    ("bench_ctc.py", "5,2,1,4", "C must be at least 2 (the blank and one label), got 1"),
+    ("bench_overhead.py", "6,4", "nodes must be a multiple of 4 (whole blocks), got 6"),
+])
+def test_a_size_the_benchmark_cannot_measure_is_refused_in_one_line(script, size, message):
+    """A typo in --size must not be measured as some other case (it was: 'fit' ran as train, 'like'
+    as viterbi, 0 nodes as 4) nor end in a traceback ('lstm' was a KeyError)."""
+    completed = subprocess.run([sys.executable, str(REPOSITORY / "benchmarks" / script), "--size", size],
+                               cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr
+    assert completed.stderr.strip().splitlines()[-1].endswith(f"error: --size {size}: {message}"), completed.stderr
