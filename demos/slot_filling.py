@@ -34,7 +34,14 @@ The model (the defaults are the best configuration found; each part can be switc
     the one with the highest mean log-score. The members never talk to each other, so --jobs of
     them train at once, each in its own single-threaded process (default: one per CPU core); a
     member depends only on its own seed, so the predictions do not depend on --jobs. Four members
-    on two cores take the time of two on one.
+    on two cores take the time of two on one;
+  * joint decoding (--joint-decoding; auto by default: kept when it scores better on valid): the
+    intent and the slots are picked together, as the best pair whose slot types were seen with that
+    intent in training (a movie_name slot goes with SearchScreeningEvent, an object_name with
+    SearchCreativeWork). For each sentence's three best intents, Viterbi runs over the tags that
+    intent allows, and the pair scores the members' summed log-scores of intent and path: the
+    product of experts over consistent pairs. Valid keeps it on SNIPS and turns it down on ATIS,
+    whose intents share most slot types and whose rare intents saw few of them (docs/crf.md).
 
 Reads like a lab notebook: 1. data, 2. model, 3. training, 4. evaluation, 5. pictures, 6. the
 arrive/leave contrast (synthetic corpus), 7. test results.
@@ -118,6 +125,9 @@ def parse_args(argv):
     parser.add_argument("--jobs", type=int,
                         help="train this many members at once, each in its own single-threaded process (default: "
                              "min(--members, the number of CPU cores)); the results do not depend on it")
+    parser.add_argument("--joint-decoding", choices=["auto", "on", "off"], default="auto",
+                        help="pick intent and slots together, as the best pair whose slot types were seen with "
+                             "that intent in training (auto: when it scores better on valid)")
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--patience", type=int, default=5, help="stop after this many epochs without a better valid score")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -383,6 +393,7 @@ class Ensemble(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.use_crf = members[0].use_crf
+        self.joint_masks = None  # (num_intents, num_tags) bool when decoding jointly: see decode_jointly
 
     def forward(self, word_ids, char_ids, form_index, lengths):
         outputs = [member(word_ids, char_ids, form_index, lengths) for member in self.members]
@@ -407,6 +418,44 @@ class Ensemble(nn.Module):
             return self.members[0].decode(slot_scores, lengths)
         return viterbi_decode(slot_scores.data.transpose(1, 0, 2), lengths, *self.transition_scores(),
                               allowed=self.members[0].crf.allowed)
+
+    def decode_jointly(self, slot_scores, intent_scores, lengths):
+        """Tag ids and intent ids per sentence: the best consistent pair. For each of a sentence's
+        JOINT_CANDIDATES best intents k, Viterbi over the tags joint_masks[k] allows (O and the slot
+        types seen with k in training), and the pair scores M * intent_score(k) + the path's score:
+        the sum over the M members of their log-scores of the intent and of the path, so the product
+        of experts again, now over (intent, slots) pairs restricted to consistent ones.
+        slot_scores (B, T, K), intent_scores (B, L), lengths (B,)."""
+        scores = intent_scores.data.astype(np.float64)
+        emissions = slot_scores.data.astype(np.float64).transpose(1, 0, 2)  # (T, B, K)
+        tables, allowed = self.transition_scores(), self.members[0].crf.allowed
+        best = [(-np.inf, None, None)] * len(lengths)  # (score, path, intent) per sentence
+        for intents in np.argsort(-scores, axis=1)[:, :JOINT_CANDIDATES].T:  # every sentence's r-th best intent
+            masked = np.where(self.joint_masks[intents][None, :, :], emissions, -1e9)  # O is always allowed
+            for row, ((path, path_score),) in enumerate(viterbi_decode(masked, lengths, *tables, allowed=allowed,
+                                                                       top_k=1)):
+                total = len(self.members) * scores[row, intents[row]] + path_score
+                if total > best[row][0]:
+                    best[row] = (total, path, intents[row])
+        return [path for _, path, _ in best], [intent for _, _, intent in best]
+
+
+JOINT_CANDIDATES = 3  # intents tried per sentence by Ensemble.decode_jointly
+
+
+def consistent_tags(train, vocabularies):
+    """joint_masks: (num_intents, num_tags) bool, mask[k, j] true when tag j is O or its slot type
+    occurs in training in an utterance whose intent shares an atom with intent k ("atis_flight#atis_airfare"
+    allows the types of both)."""
+    types = {}  # atom -> slot types seen with it
+    for example in train:
+        for atom in example.intent.split("#"):
+            types.setdefault(atom, set()).update(tag[2:] for tag in example.tags if tag != "O")
+    masks = np.zeros((len(vocabularies.intents), len(vocabularies.tags)), dtype=bool)
+    for k, label in enumerate(vocabularies.intents.itos):
+        seen = set().union(*(types.get(atom, set()) for atom in label.split("#")))
+        masks[k] = [tag == "O" or tag[2:] in seen for tag in vocabularies.tags.itos]
+    return masks
 
 
 def build_model(config, vocabularies):
@@ -538,10 +587,15 @@ def predict(model, token_lists, vocabularies, batch_size=256):
     tags, intents = [None] * len(data), [None] * len(data)
     for indices, word_ids, _, lengths, tokens in batches(data, batch_size, shuffle=False):
         emissions, intent_scores, _ = model(word_ids, *character_ids(tokens, vocabularies.chars), lengths)
-        for row, path in zip(indices, model.decode(emissions, lengths)):
+        if getattr(model, "joint_masks", None) is not None and intent_scores is not None:  # an Ensemble's
+            paths, best_intents = model.decode_jointly(emissions, intent_scores, lengths)
+        else:
+            paths = model.decode(emissions, lengths)
+            best_intents = None if intent_scores is None else intent_scores.data.argmax(axis=-1)
+        for row, path in zip(indices, paths):
             tags[row] = vocabularies.tags.decode(path)
-        if intent_scores is not None:
-            for row, best in zip(indices, intent_scores.data.argmax(axis=-1)):
+        if best_intents is not None:
+            for row, best in zip(indices, best_intents):
                 intents[row] = vocabularies.intents.itos[best]
     return tags, intents
 
@@ -658,7 +712,9 @@ def plot_tagged_examples(rows, path):
 
 
 def save_model(model, config, vocabularies, out):
-    ts.save(model.state_dict(), out / "model.npz", extra={"config": config, "vocabularies": vocabularies.to_dict()})
+    masks = None if model.joint_masks is None else model.joint_masks.tolist()
+    ts.save(model.state_dict(), out / "model.npz",
+            extra={"config": config, "vocabularies": vocabularies.to_dict(), "joint_masks": masks})
 
 
 def load_model(out):
@@ -675,6 +731,8 @@ def load_model(out):
         vocabularies = Vocabularies.from_dict(extra["vocabularies"])
         model = build_ensemble(extra["config"], vocabularies)
         model.load_state_dict(state)
+        if extra.get("joint_masks") is not None:
+            model.joint_masks = np.array(extra["joint_masks"], dtype=bool)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UsageError(f"{path} is not a checkpoint of this demo ({type(error).__name__}: {error})") from None
     return model, vocabularies
@@ -749,6 +807,14 @@ def main(argv=None):
         scores = evaluate(model, corpus.valid, vocabularies)
         shown = "  ".join(f"{name} {100 * value:6.2f}" for name, value in scores.items() if value is not None)
         print(f"ensemble of {args.members}: valid {shown}  (mean {100 * mean_score(scores):.2f})")
+    if vocabularies.intents and args.crf and args.joint_decoding != "off":
+        separate = mean_score(evaluate(model, corpus.valid, vocabularies))
+        model.joint_masks = consistent_tags(corpus.train, vocabularies)
+        joint = mean_score(evaluate(model, corpus.valid, vocabularies))
+        if args.joint_decoding == "auto" and joint <= separate:
+            model.joint_masks = None
+        print(f"joint decoding of intent and slots: valid mean {100 * joint:.2f}, against {100 * separate:.2f} "
+              f"decoding them apart: {'on' if model.joint_masks is not None else 'off'}")
     save_model(model, config, vocabularies, out)
     print(f"saved the best-on-valid model to {out / 'model.npz'}")
 

@@ -214,3 +214,55 @@ def test_ensemble_decodes_the_best_path_of_the_product_of_its_members_crfs():
                 best_score, best_path = score, list(path)
         assert decoded[row] == best_path
 
+
+
+def test_joint_decoding_picks_the_best_consistent_intent_and_path():
+    # Brute force over every intent and every BIO-allowed tag path whose slot types were seen with that
+    # intent in training: the pair scoring highest in M * intent score + the summed members' path score.
+    import itertools
+
+    import numpy as np
+
+    import tinyseq as ts
+    from tinyseq.datasets.atis_format import SlotExample
+
+    demo = load_demo_module()
+    train = [SlotExample(("fly", "to", "new", "york"), ("O", "O", "B-city", "I-city"), "flight"),
+             SlotExample(("on", "monday"), ("O", "B-day"), "flight"),
+             SlotExample(("a", "snack"), ("O", "B-meal"), "meal"),
+             SlotExample(("fares", "to", "rome"), ("O", "O", "B-city"), "fare#flight")]
+    vocabularies = demo.Vocabularies.build(train, with_intents=True)
+    masks = demo.consistent_tags(train, vocabularies)
+    labels, intents = vocabularies.tags.itos, vocabularies.intents.itos
+    allowed_types = {"flight": {"city", "day"}, "meal": {"meal"}, "fare#flight": {"city", "day"}}  # by hand
+    for k, intent in enumerate(intents):
+        assert [labels[j] for j in np.flatnonzero(masks[k])] == \
+            [tag for tag in labels if tag == "O" or tag[2:] in allowed_types[intent]], intent
+    config = dict(cell="lstm", emb=4, char_emb=3, char_filters=2, hidden=3, layers=1, bidirectional=True,
+                  dropout=0.0, window=1, crf=True, members=2, seed=3)
+    ensemble = demo.build_ensemble(config, vocabularies)
+    ensemble.joint_masks = masks
+    rng = np.random.default_rng(1)
+    for member in ensemble.members:
+        for table in (member.crf.start_transitions, member.crf.end_transitions, member.crf.transitions):
+            table.data[...] = rng.normal(size=table.shape)
+    allowed_start, allowed_end, allowed = ensemble.members[0].crf.allowed
+    start, end, transitions = ensemble.transition_scores()
+    for trial in range(20):
+        lengths = np.array([3, 2, 1])
+        emissions = rng.normal(0, 2, size=(3, 3, len(labels)))
+        intent_scores = rng.normal(0, 1, size=(3, len(intents)))
+        paths, chosen = ensemble.decode_jointly(ts.tensor(emissions), ts.tensor(intent_scores), lengths)
+        for row, length in enumerate(lengths):
+            best = (-np.inf, None, None)
+            for k in range(len(intents)):  # three intents: all of them are candidates
+                for path in itertools.product(np.flatnonzero(masks[k]), repeat=int(length)):
+                    if not (allowed_start[path[0]] and allowed_end[path[-1]]
+                            and all(allowed[a, b] for a, b in zip(path, path[1:]))):
+                        continue
+                    score = 2 * intent_scores[row, k] + start[path[0]] + end[path[-1]]
+                    score += sum(emissions[row, t, tag] for t, tag in enumerate(path))
+                    score += sum(transitions[a, b] for a, b in zip(path, path[1:]))
+                    if score > best[0]:
+                        best = (score, [int(tag) for tag in path], k)
+            assert (paths[row], chosen[row]) == (best[1], best[2]), (trial, row)
