@@ -37,11 +37,12 @@ The model (the defaults are the best configuration found; each part can be switc
     on two cores take the time of two on one;
   * joint decoding (--joint-decoding; auto by default: kept when it scores better on valid): the
     intent and the slots are picked together, as the best pair whose slot types were seen with that
-    intent in training (a movie_name slot goes with SearchScreeningEvent, an object_name with
-    SearchCreativeWork). For each sentence's three best intents, Viterbi runs over the tags that
-    intent allows, and the pair scores the members' summed log-scores of intent and path: the
-    product of experts over consistent pairs. Valid keeps it on SNIPS and turns it down on ATIS,
-    whose intents share most slot types and whose rare intents saw few of them (docs/crf.md).
+    intent in training (in SNIPS a movie_name slot occurs only with SearchScreeningEvent, an
+    object_name only with SearchCreativeWork and RateBook). For each sentence's three best
+    intents, Viterbi runs over the tags that intent allows, and the pair scores the members' summed
+    log-scores of intent and path: the product of experts over consistent pairs. Valid keeps it on
+    SNIPS and turns it down on ATIS, whose intents share most slot types and whose rare intents saw
+    few of them (docs/crf.md).
 
 Reads like a lab notebook: 1. data, 2. model, 3. training, 4. evaluation, 5. pictures, 6. the
 arrive/leave contrast (synthetic corpus), 7. test results.
@@ -127,7 +128,7 @@ def parse_args(argv):
                              "min(--members, the number of CPU cores)); the results do not depend on it")
     parser.add_argument("--joint-decoding", choices=["auto", "on", "off"], default="auto",
                         help="pick intent and slots together, as the best pair whose slot types were seen with "
-                             "that intent in training (auto: when it scores better on valid)")
+                             "that intent in training, with --crf and intents (auto: when it scores better on valid)")
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--patience", type=int, default=5, help="stop after this many epochs without a better valid score")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -803,12 +804,14 @@ def main(argv=None):
     if args.jobs > 1 and args.members > 1:
         print(f"training the {args.members} members {min(args.jobs, args.members)} at a time, each in its own process")
     histories = train_members(model, config, train_data, corpus.valid, vocabularies, singletons, args)
-    if args.members > 1:
+    may_decode_jointly = vocabularies.intents and args.crf and args.joint_decoding != "off"
+    if args.members > 1 or may_decode_jointly:
         scores = evaluate(model, corpus.valid, vocabularies)
+    if args.members > 1:
         shown = "  ".join(f"{name} {100 * value:6.2f}" for name, value in scores.items() if value is not None)
         print(f"ensemble of {args.members}: valid {shown}  (mean {100 * mean_score(scores):.2f})")
-    if vocabularies.intents and args.crf and args.joint_decoding != "off":
-        separate = mean_score(evaluate(model, corpus.valid, vocabularies))
+    if may_decode_jointly:
+        separate = mean_score(scores)
         model.joint_masks = consistent_tags(corpus.train, vocabularies)
         joint = mean_score(evaluate(model, corpus.valid, vocabularies))
         if args.joint_decoding == "auto" and joint <= separate:
