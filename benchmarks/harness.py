@@ -66,6 +66,7 @@ benchmarks/results.md and a PNG of the ratios.
 import argparse
 import ctypes
 import json
+import math
 import os
 import platform
 import statistics
@@ -166,16 +167,10 @@ def run_worker(spec, make_step):
     or {"skipped": why} when the contender cannot run the case. Between commands it blocks on the
     pipe, so its threads go idle while another contender's turn runs.
     """
-    clock = time.perf_counter if spec["timer"] == "wall" else time.process_time
     step = None
 
-    def timed_calls(count):
-        times = []
-        for _ in range(count):
-            start = clock()
-            step()
-            times.append(1000 * (clock() - start))
-        return times
+    def timed_calls(count):  # every call timed: no budget cuts a turn short
+        return time_step(step, count, 0, math.inf, spec["timer"])
 
     for line in iter(sys.stdin.readline, ""):
         command = json.loads(line)

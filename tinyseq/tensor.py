@@ -191,11 +191,8 @@ class Tensor:
     def argmax(self, dim=None, keepdim=False):
         """Indices of the maxima (an integer tensor, outside the graph)."""
         if dim is not None:
-            if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
-                raise TypeError(f"argmax: dim must be an int or None, got {dim!r}")
-            if not -max(self.ndim, 1) <= dim < max(self.ndim, 1):
-                raise ValueError(f"argmax: dim must be in [{-max(self.ndim, 1)}, {max(self.ndim, 1)}) "
-                                 f"for a {self.ndim}-d tensor, got {dim}")
+            # PyTorch allows dim 0 or -1 on a 0-d tensor, as if it had one axis
+            _check_dim(dim, self.ndim, "argmax", max(self.ndim, 1), "an int or None")
             if self.ndim == 0:  # PyTorch allows dim 0 or -1 on a 0-d tensor: the only index is 0
                 dim = None
         if self.data.size == 0 and (dim is None or self.shape[dim] == 0):
@@ -217,12 +214,18 @@ class _Size(int):
     def __call__(self, dim=None):
         if dim is None:
             return self.shape
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-            raise TypeError(f"size(): dim must be an int, got {dim!r}")
-        if not -len(self.shape) <= dim < len(self.shape):
-            raise IndexError(f"size(): dim must be in [{-len(self.shape)}, {len(self.shape)}) for a "
-                             f"{len(self.shape)}-d tensor, got {dim}")
+        _check_dim(dim, len(self.shape), "size()", len(self.shape), "an int")
         return self.shape[dim]
+
+
+def _check_dim(dim, ndim, op_name, axes, expected):
+    """TypeError unless dim is an int (not a bool), ValueError unless it is in [-axes, axes) (axes:
+    ndim, or 1 where a 0-d tensor takes dim 0 or -1). tensor.py cannot import ops/args.py's
+    normalize_dim (that module imports Tensor); this is its one-dim case."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op_name}: dim must be {expected}, got {dim!r}")
+    if not -axes <= dim < axes:
+        raise ValueError(f"{op_name}: dim must be in [{-axes}, {axes}) for a {ndim}-d tensor, got {dim}")
 
 
 def _send(pending, tensor, grad):
