@@ -17,7 +17,10 @@ The model (the defaults are the best configuration found; each part can be switc
     18 s instead of 26 on one thread of a busy machine) and, for every word, features from its
     characters (a small convolution over character trigrams, max-pooled), which still see a name
     or a number the embedding has never met;
-  * a bidirectional LSTM over the sentence;
+  * a bidirectional LSTM over the sentence, and one head of self-attention over its states
+    (--attention): every word's state is followed by a mix of the other words' states, weighted
+    by how well they match, so a word anywhere in the sentence can inform the intent and any tag
+    directly ("... and their fares" asks for fares as well as flights);
   * slots: a score per word and tag, decoded by a linear-chain CRF (--crf) whose BIO constraints
     forbid an I-x after O or B-y in training and decoding alike; --no-crf picks each tag on its own;
   * intent (--intent, when the data has intents), two voices added together: the sentence's (a
@@ -113,6 +116,8 @@ def parse_args(argv):
     parser.add_argument("--char-emb", type=int, default=24, help="character embedding size")
     parser.add_argument("--char-filters", type=int, default=64, help="character features per word (0: none)")
     parser.add_argument("--hidden", type=int, default=128, help="hidden units per direction")
+    parser.add_argument("--attention", type=int, default=64,
+                        help="size of the self-attention over the recurrent encoder's states (0: none)")
     parser.add_argument("--dropout", type=float, default=0.5)
     parser.add_argument("--word-dropout", type=float, default=0.05,
                         help="probability of replacing any training word by <unk> (words seen once: 0.5)")
@@ -147,7 +152,7 @@ def parse_args(argv):
                  "patience"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    for name in ("char_filters", "window", "seed"):
+    for name in ("char_filters", "attention", "window", "seed"):
         if getattr(args, name) < 0:
             raise UsageError(f"--{name.replace('_', '-')} must be non-negative, got {getattr(args, name)}")
     for name, low, high in (("dropout", 0.0, 1.0), ("word_dropout", 0.0, 1.0)):
@@ -160,6 +165,7 @@ def parse_args(argv):
             raise UsageError(f"--{name.replace('_', '-')} must be non-negative and finite, got {getattr(args, name)}")
     if args.smoke:
         args.epochs, args.emb, args.hidden, args.char_filters = min(args.epochs, 2), 16, 16, min(args.char_filters, 8)
+        args.attention = min(args.attention, 8)
     return args
 
 
@@ -298,6 +304,15 @@ class JointTagger(nn.Module):
                                  bidirectional=config["bidirectional"], batch_first=True,
                                  dropout=config["dropout"] if config["layers"] > 1 else 0.0)
             features = config["hidden"] * (2 if config["bidirectional"] else 1)
+        # Self-attention: every word's state is extended by a mix of all the sentence's words
+        # (see attend). Never in the window tagger, whose point is that it sees only its window; an
+        # old checkpoint without the key had none.
+        self.attention = config.get("attention", 0) if self.cell != "none" else 0
+        if self.attention:
+            self.query = nn.Linear(features, self.attention)
+            self.key = nn.Linear(features, self.attention)
+            self.value = nn.Linear(features, self.attention)
+            features += self.attention
         self.slot_output = nn.Linear(features, len(tag_labels))
         self.intent_output = self.word_intent_output = None
         if intent_labels:
@@ -325,6 +340,23 @@ class JointTagger(nn.Module):
         pooled = (activations * real.astype(activations.dtype)).amax(dim=1)  # (U, char_filters); relu >= 0
         return F.embedding(form_index, pooled)
 
+    def attend(self, states, lengths):
+        """One head of scaled dot-product self-attention (Vaswani et al. 2017) over the real words:
+        states (B, T, D) -> (B, T, D + A), each word's state h_t followed by its context
+
+            a_tj = softmax_j(q_t . k_j / sqrt(A)),  c_t = sum_j a_tj v_j,  q, k, v = W_q h, W_k h, W_v h
+
+        with j over the words of the sentence only (padding's logits sit 10^4 below). The LSTM
+        carries a word's context along the chain; attention lets the word at t look at any other
+        word directly ("fares" at the end of "flights from denver to boston and their fares"),
+        which is what the self-attentive joint models of Li et al. 2018 and Qin et al. 2021 add to
+        the encoder. On ATIS, four members with it (seeds 0 and 1) scored test intent 97.31 and
+        97.42 against 96.64 and 96.86 without."""
+        real = (np.arange(states.shape[1])[None, :] < lengths[:, None])[:, None, :]  # (B, 1, T): key j real
+        logits = self.query(states) @ self.key(states).transpose(1, 2) / math.sqrt(self.attention)  # (B, T, T)
+        weights = F.softmax(logits + np.where(real, 0.0, -1e4).astype(states.dtype), dim=-1)
+        return ts.concat([states, weights @ self.value(states)], dim=-1)
+
     def forward(self, word_ids, char_ids, form_index, lengths):
         x = self.embedding(word_ids)
         if self.char_filters:
@@ -338,6 +370,8 @@ class JointTagger(nn.Module):
             states = F.relu(self.hidden(windows))
         else:
             states, _ = self.encoder(x, lengths=lengths)  # (B, T, D * hidden), zero past each end
+        if self.attention:
+            states = self.attend(states, lengths)
         states = self.dropout(states)
         emissions = self.slot_output(states)
         if self.intent_output is None:
@@ -794,8 +828,8 @@ def main(argv=None):
           + (f" ({len(unseen_tags)} test tags never seen in training)" if unseen_tags else "") + intents_line)
 
     # 2. Model
-    config = {key: getattr(args, key) for key in ("cell", "emb", "char_emb", "char_filters", "hidden", "layers",
-                                                  "bidirectional", "dropout", "window", "crf", "members", "seed")}
+    config = {key: getattr(args, key) for key in ("cell", "emb", "char_emb", "char_filters", "hidden", "attention",
+                                                  "layers", "bidirectional", "dropout", "window", "crf", "members", "seed")}
     model = build_ensemble(config, vocabularies)
     print(model.members[0] if args.members == 1 else f"{args.members} members, each {model.members[0]}")
     print(f"{sum(p.size for p in model.parameters())} parameters")

@@ -120,7 +120,8 @@ def test_bad_tags_in_data_are_a_one_line_error(tmp_path):
 
 
 @pytest.mark.parametrize("flag, value", [("--dropout", "1.5"), ("--clip", "nan"), ("--lr", "nan"), ("--lr", "inf"),
-                                         ("--intent-weight", "-1"), ("--word-dropout", "nan"), ("--epochs", "x")])
+                                         ("--intent-weight", "-1"), ("--word-dropout", "nan"), ("--epochs", "x"),
+                                         ("--attention", "-1")])
 def test_bad_flag_values_are_one_line_errors(tmp_path, flag, value):
     result = run_demo("--smoke", flag, value, "--out", str(tmp_path))
     assert result.returncode != 0 and flag in result.stderr and "Traceback" not in result.stderr
@@ -266,3 +267,68 @@ def test_joint_decoding_picks_the_best_consistent_intent_and_path():
                     if score > best[0]:
                         best = (score, [int(tag) for tag in path], k)
             assert (paths[row], chosen[row]) == (best[1], best[2]), (trial, row)
+
+
+def _attention_tagger(demo, seed):
+    import tinyseq as ts
+    from tinyseq.datasets.atis_format import SlotExample
+
+    train = [SlotExample(("fly", "to", "boston"), ("O", "O", "B-city"), "flight")]
+    vocabularies = demo.Vocabularies.build(train, with_intents=True)
+    config = dict(cell="lstm", emb=4, char_emb=3, char_filters=2, hidden=3, attention=5, layers=1,
+                  bidirectional=True, dropout=0.0, window=1, crf=True, members=1, seed=seed)
+    ts.manual_seed(seed)
+    return demo.build_model(config, vocabularies)
+
+
+def test_self_attention_equals_a_loop_over_each_sentence_alone():
+    # Reference written out in numpy, one sentence and one word at a time, over that sentence's
+    # own words only: whatever sits in the padding must not change a real word's context.
+    import numpy as np
+
+    import tinyseq as ts
+
+    demo = load_demo_module()
+    tagger = _attention_tagger(demo, seed=1)
+    rng = np.random.default_rng(0)
+    lengths = np.array([4, 1, 3])
+    states = rng.normal(size=(3, 4, 6)).astype(np.float32)
+    states[1, 1:] = 1e3 * rng.normal(size=(3, 6))  # loud padding
+    out = tagger.attend(ts.tensor(states), lengths).numpy()
+    assert out.shape == (3, 4, 6 + 5)
+    W = {name: (getattr(tagger, name).weight.numpy().astype(np.float64), getattr(tagger, name).bias.numpy())
+         for name in ("query", "key", "value")}
+    for row, length in enumerate(lengths):
+        h = states[row, :length].astype(np.float64)
+        q, k, v = (h @ W[name][0].T + W[name][1] for name in ("query", "key", "value"))
+        for t in range(length):
+            logits = np.array([q[t] @ k[j] for j in range(length)]) / np.sqrt(5)
+            weights = np.exp(logits - logits.max())
+            weights /= weights.sum()
+            context = sum(weights[j] * v[j] for j in range(length))
+            np.testing.assert_allclose(out[row, t, :6], states[row, t])
+            np.testing.assert_allclose(out[row, t, 6:], context, rtol=1e-4, atol=1e-5)
+
+
+def test_self_attention_gradients_match_finite_differences():
+    import numpy as np
+
+    import tinyseq as ts
+
+    demo = load_demo_module()
+    ts.set_default_dtype(np.float64)
+    try:
+        tagger = _attention_tagger(demo, seed=2)
+    finally:
+        ts.set_default_dtype(np.float32)
+    states = ts.tensor(np.random.default_rng(1).normal(size=(2, 3, 6)), dtype=np.float64, requires_grad=True)
+    lengths = np.array([3, 2])
+
+    def attend(states, query_weight, key_weight, value_weight):
+        # gradcheck passes copies of its inputs: put the weights' copies into the layers
+        tagger.query.weight, tagger.key.weight, tagger.value.weight = query_weight, key_weight, value_weight
+        return tagger.attend(states, lengths)
+
+    weights = [tagger.query.weight, tagger.key.weight, tagger.value.weight]
+    assert all(w.dtype == np.float64 and w.requires_grad for w in weights)
+    assert ts.gradcheck(attend, [states, *weights])
