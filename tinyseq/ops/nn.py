@@ -15,12 +15,17 @@ from .reduce import max_shift
 
 
 class Linear(Function):
-    """y = x W^T + b.  x: (*, in_features), W: (out_features, in_features), b: (out_features,)."""
+    """y = x W^T + b.  x: (*, in_features), W: (out_features, in_features), b: (out_features,).
+
+    The leading dimensions are flattened into rows, so that x W^T is one matrix product: numpy's
+    matmul of a (B, T, in) stack with a matrix runs one small product per batch row, 2.4 times
+    slower for (32, 10, 256) x (256, 64) (measured single-threaded)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = x @ weight.T
+        rows = x.reshape(_rows(x.shape), x.shape[-1])  # (N, in_features), N = the product of the leading dims
+        out = (rows @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
         if bias is not None:
             # In place: out is our own new array. `out + bias` would allocate a second array of the
             # output's size, and two large temporaries alive at once make glibc's malloc give the
@@ -32,12 +37,17 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        grad_x = grad @ weight if ctx.needs_input_grad[0] else None
-        grad_w = None
-        if ctx.needs_input_grad[1]:
-            grad_w = grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, x.shape[-1])
-        grad_b = grad.reshape(-1, grad.shape[-1]).sum(axis=0) if ctx.needs_input_grad[2] else None
+        rows = grad.reshape(_rows(grad.shape), grad.shape[-1])  # (N, out_features)
+        grad_x = (rows @ weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
+        grad_w = rows.T @ x.reshape(_rows(x.shape), x.shape[-1]) if ctx.needs_input_grad[1] else None
+        grad_b = rows.sum(axis=0) if ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
+
+
+def _rows(shape):
+    """The number of rows of an array of this shape seen as a matrix of its last dimension's columns
+    (not -1 in reshape: that cannot be inferred when the last dimension is 0)."""
+    return int(np.prod(shape[:-1], dtype=np.int64))
 
 
 def stable_log_softmax(x, axis):
