@@ -540,7 +540,7 @@ def train_members(model, config, train_data, valid_examples, vocabularies, singl
         import concurrent.futures
         import multiprocessing
 
-        with concurrent.futures.ProcessPoolExecutor(min(args.jobs, args.members),
+        with concurrent.futures.ProcessPoolExecutor(min(args.jobs, args.members), initializer=exit_with_parent,
                                                     mp_context=multiprocessing.get_context("spawn")) as pool:
             results = list(pool.map(train_member, range(args.members), *([item] * args.members for item in work)))
     histories = {}
@@ -548,6 +548,22 @@ def train_members(model, config, train_data, valid_examples, vocabularies, singl
         member.load_state_dict(state)
         histories[label] = history
     return histories
+
+
+def exit_with_parent(poll_seconds=1.0):
+    """Run in each worker as it starts: a background thread ends the worker when the process that
+    started it is gone. Killed with SIGTERM or SIGKILL (by `kill`, `timeout`, a test's time limit),
+    the demo cannot tell its workers, which would otherwise train on, orphaned, for minutes."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:  # an orphan is handed to another parent (init, pid 1)
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -332,3 +332,40 @@ def test_self_attention_gradients_match_finite_differences():
     weights = [tagger.query.weight, tagger.key.weight, tagger.value.weight]
     assert all(w.dtype == np.float64 and w.requires_grad for w in weights)
     assert ts.gradcheck(attend, [states, *weights])
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="looks for the worker in /proc (Linux)")
+def test_a_worker_ends_when_the_demo_that_started_it_is_killed(tmp_path):
+    # A parent process starts a worker pool as the demo does, prints its worker's pid, gives it an
+    # hour-long task and is then killed with SIGKILL (no chance to clean up); the worker must notice
+    # and exit by itself.
+    import signal
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import concurrent.futures, multiprocessing, os, sys, time\n"
+        f"sys.path.insert(0, {str(DEMO.parent)!r})\n"
+        "import slot_filling as demo  # by name, so that a worker can import it to find the initializer\n"
+        "if __name__ == '__main__':\n"
+        "    pool = concurrent.futures.ProcessPoolExecutor(1, initializer=demo.exit_with_parent,\n"
+        "                                                  mp_context=multiprocessing.get_context('spawn'))\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    pool.submit(time.sleep, 3600)  # busy, as a worker training a member is\n"
+        "    time.sleep(60)\n")
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=environment)
+    worker = None
+    try:
+        worker = int(parent.stdout.readline())
+        assert Path(f"/proc/{worker}").exists()
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{worker}").exists(), f"worker {worker} outlived its parent"
+    finally:
+        parent.kill()
+        if worker is not None and Path(f"/proc/{worker}").exists():
+            os.kill(worker, signal.SIGKILL)  # the test failed: do not leave the orphan sleeping
