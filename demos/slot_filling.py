@@ -116,7 +116,7 @@ def parse_args(argv):
     parser.add_argument("--char-emb", type=int, default=24, help="character embedding size")
     parser.add_argument("--char-filters", type=int, default=64, help="character features per word (0: none)")
     parser.add_argument("--hidden", type=int, default=128, help="hidden units per direction")
-    parser.add_argument("--attention", type=int, default=64,
+    parser.add_argument("--attention", type=int, default=32,
                         help="size of the self-attention over the recurrent encoder's states (0: none)")
     parser.add_argument("--dropout", type=float, default=0.5)
     parser.add_argument("--word-dropout", type=float, default=0.05,
@@ -350,8 +350,9 @@ class JointTagger(nn.Module):
         carries a word's context along the chain; attention lets the word at t look at any other
         word directly ("fares" at the end of "flights from denver to boston and their fares"),
         which is what the self-attentive joint models of Li et al. 2018 and Qin et al. 2021 add to
-        the encoder. On ATIS, four members with it (seeds 0 and 1) scored test intent 97.31 and
-        97.42 against 96.64 and 96.86 without."""
+        the encoder. On ATIS (four members, seeds 0 and 1) the valid mean of slot F1, intent and
+        sentence accuracy is 95.19 and 95.30 with A = 32, 94.77 and 94.87 with A = 64, 94.32 and
+        94.84 without; test intent accuracy 97.54 and 97.42 with A = 32, 96.64 and 96.86 without."""
         real = (np.arange(states.shape[1])[None, :] < lengths[:, None])[:, None, :]  # (B, 1, T): key j real
         logits = self.query(states) @ self.key(states).transpose(1, 2) / math.sqrt(self.attention)  # (B, T, T)
         weights = F.softmax(logits + np.where(real, 0.0, -1e4).astype(states.dtype), dim=-1)
