@@ -253,6 +253,8 @@ BAD_CALLS = [
     row("pow shapes", lambda: ts.ones(2) ** ts.ones(3), ValueError, "pow: shapes (2,) and (3,)"),
     row("int to negative int power", lambda: ts.tensor([2]) ** -1, ValueError, "pow: integers to negative integer powers are not allowed, got exponent -1"),
     row("neg bool", lambda: -ts.tensor([True]), TypeError, "neg: negation of a bool tensor is not supported"),
+    row("relu bool", lambda: ts.relu(ts.tensor([True, False])), TypeError, "relu: bool tensors are not supported"),
+    row("abs bool", lambda: ts.abs(ts.tensor([True, False])), TypeError, "abs: bool tensors are not supported"),
     row("clamp no bounds", lambda: ts.clamp(ts.ones(2)), ValueError, "clamp: at least one of min and max must be given"),
     row("clamp str bound", lambda: ts.clamp(ts.ones(2), "a"), TypeError, "clamp: min must be a number, a tensor or None, got str 'a'"),
     row("clamp str max", lambda: ts.clamp(ts.ones(2), max="b"), TypeError, "clamp: max must be a number"),

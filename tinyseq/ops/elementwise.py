@@ -356,8 +356,9 @@ def sqrt(x):
 
 
 def abs(x):
-    """|x|, elementwise: any shape -> the same shape (gradient 0 at 0)."""
-    return Abs.apply(unary_input(x))
+    """|x|, elementwise: any shape -> the same shape (gradient 0 at 0). A bool tensor is refused,
+    as PyTorch refuses it."""
+    return Abs.apply(_not_bool(unary_input(x), "abs"))
 
 
 def tanh(x):
@@ -371,8 +372,17 @@ def sigmoid(x):
 
 
 def relu(x):
-    """max(x, 0), elementwise: any shape -> the same shape (gradient 0 at 0)."""
-    return Relu.apply(unary_input(x))
+    """max(x, 0), elementwise: any shape -> the same shape (gradient 0 at 0). A bool tensor is
+    refused, as PyTorch refuses it (numpy would give int64 ones and zeros)."""
+    return Relu.apply(_not_bool(unary_input(x), "relu"))
+
+
+def _not_bool(x, op):
+    """x itself, or a TypeError when it holds bools, for which op has no meaning."""
+    if x.dtype == np.bool_:
+        raise TypeError(f"{op}: bool tensors are not supported, got dtype bool "
+                        "(convert with .float() first if numbers are meant)")
+    return x
 
 
 def softplus(x):
