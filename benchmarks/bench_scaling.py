@@ -1,6 +1,7 @@
 """Benchmark: how the LSTM's and the CTC loss's cost grows with sequence length T and batch size B.
 
-    python benchmarks/bench_scaling.py                      # 5 points per sweep, 2 threads, a few minutes
+    python benchmarks/bench_scaling.py                      # 5 points per sweep, 2 threads: 199 s on
+                                                            # the idle 2-core machine (2026-11-30, 460714a)
     python benchmarks/bench_scaling.py --points 3 --max-t 300 --max-batch 64    # quicker
     python benchmarks/bench_scaling.py --models CTC --points 7 --plot /tmp/ctc_scaling.png
 
