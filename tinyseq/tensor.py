@@ -191,8 +191,7 @@ class Tensor:
     def argmax(self, dim=None, keepdim=False):
         """Indices of the maxima (an integer tensor, outside the graph)."""
         if dim is not None:
-            # PyTorch allows dim 0 or -1 on a 0-d tensor, as if it had one axis
-            _check_dim(dim, self.ndim, "argmax", max(self.ndim, 1), "an int or None")
+            check_dim(dim, self.ndim, "argmax", max(self.ndim, 1), expected="an int or None")
             if self.ndim == 0:  # PyTorch allows dim 0 or -1 on a 0-d tensor: the only index is 0
                 dim = None
         if self.data.size == 0 and (dim is None or self.shape[dim] == 0):
@@ -214,18 +213,20 @@ class _Size(int):
     def __call__(self, dim=None):
         if dim is None:
             return self.shape
-        _check_dim(dim, len(self.shape), "size()", len(self.shape), "an int")
+        check_dim(dim, len(self.shape), "size()", len(self.shape))
         return self.shape[dim]
 
 
-def _check_dim(dim, ndim, op_name, axes, expected):
-    """TypeError unless dim is an int (not a bool), ValueError unless it is in [-axes, axes) (axes:
-    ndim, or 1 where a 0-d tensor takes dim 0 or -1). tensor.py cannot import ops/args.py's
-    normalize_dim (that module imports Tensor); this is its one-dim case."""
+def check_dim(dim, ndim, op_name, axes, name="dim", expected="an int", within=""):
+    """The one check of a dimension index, for this file and for ops/args.py's normalize_dim (which
+    this bottom layer cannot import): TypeError unless dim is an int (not a bool), ValueError unless
+    it is in [-axes, axes), where axes is ndim, or max(ndim, 1) for the ops that let a 0-d tensor
+    take dim 0 or -1 as PyTorch does. within: text after the value in the TypeError, such as the
+    tuple it came from."""
     if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{op_name}: dim must be {expected}, got {dim!r}")
+        raise TypeError(f"{op_name}: {name} must be {expected}, got {dim!r}{within}")
     if not -axes <= dim < axes:
-        raise ValueError(f"{op_name}: dim must be in [{-axes}, {axes}) for a {ndim}-d tensor, got {dim}")
+        raise ValueError(f"{op_name}: {name} must be in [{-axes}, {axes}) for a {ndim}-d tensor, got {dim}")
 
 
 def _send(pending, tensor, grad):

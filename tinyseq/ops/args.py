@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from ..dtype import as_array, get_default_dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, check_dim
 
 
 def as_tensor(value, like=None, name="input"):
@@ -111,6 +111,14 @@ def require_floating(x, op_name, name="input"):
     return x
 
 
+def refuse_bool(x, op_name, hint="convert with .float() first if numbers are meant"):
+    """x itself, or a TypeError when it is a bool tensor, for which op_name has no meaning
+    (PyTorch refuses bools in neg, abs and relu; numpy would answer with ints or bools)."""
+    if x.data.dtype == np.bool_:
+        raise TypeError(f"{op_name}: bool tensors are not supported, got dtype bool ({hint})")
+    return x
+
+
 def check_keepdim(keepdim, op_name):
     if not isinstance(keepdim, (bool, np.bool_)):
         raise TypeError(f"{op_name}: keepdim must be a bool, got {keepdim!r}")
@@ -133,10 +141,7 @@ def normalize_dim(dim, ndim, op_name, name="dim"):
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     result = []
     for d in dims:
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"{op_name}: {name} must be ints, got {d!r} in {dim!r}")
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise ValueError(f"{op_name}: {name} must be in [{-max(ndim, 1)}, {max(ndim, 1)}) for a {ndim}-d tensor, got {d}")
+        check_dim(d, ndim, op_name, max(ndim, 1), name=name, expected="ints", within=f" in {dim!r}")
         result.append(int(d) % max(ndim, 1))
     if len(set(result)) != len(result):
         raise ValueError(f"{op_name}: {name} must not repeat a dimension, got {dim}")

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .args import as_tensor, floating_input, operands, unary_input
+from .args import as_tensor, floating_input, operands, refuse_bool, unary_input
 
 
 class Add(Function):
@@ -334,10 +334,7 @@ def pow(a, b):
 
 def neg(x):
     """-x, elementwise: any shape -> the same shape."""
-    x = unary_input(x)
-    if x.dtype == np.bool_:
-        raise TypeError("neg: negation of a bool tensor is not supported (use x == False for a logical not)")
-    return Neg.apply(x)
+    return Neg.apply(refuse_bool(unary_input(x), "neg", hint="use x == False for a logical not"))
 
 
 def exp(x):
@@ -358,7 +355,7 @@ def sqrt(x):
 def abs(x):
     """|x|, elementwise: any shape -> the same shape (gradient 0 at 0). A bool tensor is refused,
     as PyTorch refuses it."""
-    return Abs.apply(_not_bool(unary_input(x), "abs"))
+    return Abs.apply(refuse_bool(unary_input(x), "abs"))
 
 
 def tanh(x):
@@ -374,15 +371,7 @@ def sigmoid(x):
 def relu(x):
     """max(x, 0), elementwise: any shape -> the same shape (gradient 0 at 0). A bool tensor is
     refused, as PyTorch refuses it (numpy would give int64 ones and zeros)."""
-    return Relu.apply(_not_bool(unary_input(x), "relu"))
-
-
-def _not_bool(x, op):
-    """x itself, or a TypeError when it holds bools, for which op has no meaning."""
-    if x.dtype == np.bool_:
-        raise TypeError(f"{op}: bool tensors are not supported, got dtype bool "
-                        "(convert with .float() first if numbers are meant)")
-    return x
+    return Relu.apply(refuse_bool(unary_input(x), "relu"))
 
 
 def softplus(x):
