@@ -253,6 +253,8 @@ BAD_CALLS = [
     row("pow shapes", lambda: ts.ones(2) ** ts.ones(3), ValueError, "pow: shapes (2,) and (3,)"),
     row("int to negative int power", lambda: ts.tensor([2]) ** -1, ValueError, "pow: integers to negative integer powers are not allowed, got exponent -1"),
     row("neg bool", lambda: -ts.tensor([True]), TypeError, "neg: bool tensors are not supported, got dtype bool (use x == False"),
+    row("sub bool", lambda: ts.tensor([1.0]) - ts.tensor([True]), TypeError, "sub: bool tensors are not supported, got dtype bool"),
+    row("rsub bool", lambda: 1 - ts.tensor([True]), TypeError, "sub: bool tensors are not supported, got dtype bool"),
     row("relu bool", lambda: ts.relu(ts.tensor([True, False])), TypeError, "relu: bool tensors are not supported"),
     row("abs bool", lambda: ts.abs(ts.tensor([True, False])), TypeError, "abs: bool tensors are not supported"),
     row("clamp no bounds", lambda: ts.clamp(ts.ones(2)), ValueError, "clamp: at least one of min and max must be given"),

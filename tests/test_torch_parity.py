@@ -334,3 +334,48 @@ def test_max_and_min_match_pytorch_with_ties_and_nan(name, data):
         assert np.isfinite(x_ts.grad).all()
     else:
         np.testing.assert_array_equal(x_ts.grad, x_torch.grad.numpy())
+
+
+BINARY_OPS = ["add", "sub", "mul", "div", "maximum", "minimum", "where"]
+OPERAND_KINDS = [(dtype, shape) for dtype in ("float32", "float64", "int64", "bool") for shape in ((), (3,))]
+
+
+@pytest.mark.parametrize("op", BINARY_OPS)
+@pytest.mark.parametrize("a_kind, b_kind", list(itertools.product(OPERAND_KINDS, OPERAND_KINDS)),
+                         ids=lambda kind: f"{kind[0]}{list(kind[1])}")
+def test_binary_op_result_dtypes_follow_pytorch(op, a_kind, b_kind):
+    """PyTorch's promotion of the dtypes of two tensors, each float32, float64, int64 or bool, 0-d or
+    with dimensions; the expected dtype is the one torch gives. The rule that numpy lacks: a 0-d
+    tensor does not widen a tensor with dimensions of the same kind (float32 (3,) * float64 () is
+    float32), and then the 0-d tensor's gradient still comes back in its own dtype."""
+    def operand(library, kind):
+        dtype, shape = kind
+        values = np.full(shape, 2, dtype=dtype)
+        if library is torch:
+            return torch.tensor(values, requires_grad=dtype.startswith("float"))
+        return ts.tensor(values, dtype=values.dtype, requires_grad=dtype.startswith("float"))
+
+    if op == "sub" and "bool" in (a_kind[0], b_kind[0]):
+        with pytest.raises(RuntimeError, match="bool"):
+            torch.sub(operand(torch, a_kind), operand(torch, b_kind))
+        with pytest.raises(TypeError, match="sub: bool tensors are not supported"):
+            ts.sub(operand(ts, a_kind), operand(ts, b_kind))
+        return
+    condition = np.array([True, False, True])
+    results = []
+    for library in (torch, ts):
+        a, b = operand(library, a_kind), operand(library, b_kind)
+        if op == "where":
+            result = library.where(torch.tensor(condition) if library is torch else condition, a, b)
+        else:
+            result = getattr(library, op)(a, b)
+        results.append((a, b, result))
+    (a_torch, b_torch, expected), (a_ts, b_ts, got) = results
+    assert str(got.dtype) == str(expected.dtype).replace("torch.", ""), (got.dtype, expected.dtype)
+    if expected.requires_grad:
+        expected.sum().backward()
+        got.sum().backward()
+        for x_ts, x_torch in ((a_ts, a_torch), (b_ts, b_torch)):
+            if x_torch.requires_grad:
+                assert x_ts.grad.dtype == x_ts.dtype and x_ts.grad.shape == x_ts.shape
+                np.testing.assert_array_equal(x_ts.grad, x_torch.grad.numpy())

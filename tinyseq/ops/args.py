@@ -28,7 +28,9 @@ def operands(a, b, op_name, true_division=False):
 
     Mixed kinds follow PyTorch, not numpy (which would give float64): an integer or bool tensor
     meeting a float tensor takes that tensor's dtype, and meeting a Python float (or divided, when
-    true_division) takes the default dtype.
+    true_division) takes the default dtype. Two float tensors of different dtypes give the wider one,
+    except that a 0-d tensor takes the dtype of a tensor with dimensions, as a Python number does:
+    x (float32, shape (3,)) * ts.tensor(2.0, dtype=float64) is float32 in PyTorch and here.
     """
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype and a.data.dtype.kind == "f":
         a_shape, b_shape = a.data.shape, b.data.shape
@@ -45,7 +47,14 @@ def operands(a, b, op_name, true_division=False):
     a_is_integer = isinstance(a, Tensor) and a.data.dtype.kind != "f"
     b_is_integer = isinstance(b, Tensor) and b.data.dtype.kind != "f"
     if not (a_is_integer or b_is_integer):
-        return a, b  # float tensors and Python numbers: numpy already keeps the tensor's dtype
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype != b.data.dtype:
+            # A differentiable cast (Tensor.to_dtype, bound by ops/_bind.py), so the 0-d tensor's
+            # gradient still reaches it, in its own dtype.
+            if a.data.ndim == 0 and b.data.ndim > 0:
+                a = a.to_dtype(b.data.dtype)
+            elif b.data.ndim == 0 and a.data.ndim > 0:
+                b = b.to_dtype(a.data.dtype)
+        return a, b  # float tensors and Python numbers: numpy keeps the tensor's dtype for a number
     float_dtypes = [t.data.dtype for t in (a, b) if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
     if float_dtypes:
         target = float_dtypes[0]

@@ -306,7 +306,11 @@ def add(a, b):
 
 
 def sub(a, b):
-    """a - b, broadcasting."""
+    """a - b, broadcasting. A bool tensor on either side is refused, as PyTorch refuses it (numpy
+    refuses two bools but answers with numbers when one side is a number)."""
+    for x in (a, b):
+        if isinstance(x, Tensor):
+            refuse_bool(x, "sub", hint="to invert a mask use x == False")
     return Sub.apply(*operands(a, b, "sub"))
 
 
