@@ -121,7 +121,7 @@ def test_bad_tags_in_data_are_a_one_line_error(tmp_path):
 
 @pytest.mark.parametrize("flag, value", [("--dropout", "1.5"), ("--clip", "nan"), ("--lr", "nan"), ("--lr", "inf"),
                                          ("--intent-weight", "-1"), ("--word-dropout", "nan"), ("--epochs", "x"),
-                                         ("--attention", "-1")])
+                                         ("--attention", "-1"), ("--max-updates", "0")])
 def test_bad_flag_values_are_one_line_errors(tmp_path, flag, value):
     result = run_demo("--smoke", flag, value, "--out", str(tmp_path))
     assert result.returncode != 0 and flag in result.stderr and "Traceback" not in result.stderr
@@ -369,3 +369,15 @@ def test_a_worker_ends_when_the_demo_that_started_it_is_killed(tmp_path):
         parent.kill()
         if worker is not None and Path(f"/proc/{worker}").exists():
             os.kill(worker, signal.SIGKILL)  # the test failed: do not leave the orphan sleeping
+
+
+def test_max_updates_caps_the_epochs(tmp_path):
+    """The smoke corpus has 200 training sentences: 4 batches of 64 an epoch. --max-updates 7 leaves
+    room for one epoch (of the smoke run's 2), --max-updates 8 for both."""
+    capped = run_demo("--smoke", "--max-updates", "7", "--out", str(tmp_path / "capped"))
+    assert capped.returncode == 0, capped.stderr
+    assert "--max-updates 7: 1 epochs of 4 batches" in capped.stdout
+    assert "epoch  1" in capped.stdout and "epoch  2" not in capped.stdout
+    full = run_demo("--smoke", "--max-updates", "8", "--out", str(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr
+    assert "--max-updates" not in full.stdout and "epoch  2" in full.stdout
