@@ -30,6 +30,13 @@ The model (the defaults are the best configuration found; each part can be switc
     al. 2019). A label that joins several intents ("atis_flight#atis_airfare") scores the sum of
     its parts' scores, so a rare combination learns from every utterance of each part. Trained
     jointly: loss = slot loss + --intent-weight * (sentence loss + per-word vote loss);
+  * training: Adam on batches of 64 sentences of similar lengths, the learning rate at 3e-3 for the
+    first half of the epochs and then falling linearly to a tenth of it; 24 epochs, or fewer when
+    --max-updates (3,300 steps) comes first, as on SNIPS (16 epochs of 205 batches), a corpus three
+    times ATIS's that would otherwise take three times as long. On ATIS valid (four members), the
+    mean of slot F1, intent and sentence accuracy is 95.53 and 95.52 for seeds 0 and 1, against
+    95.19 and 95.30 with 16 epochs of 32 sentences at 2e-3; 22 epochs of 64 gave 95.07 and 95.36,
+    20 gave 95.04 and 95.26;
   * an ensemble (--members; 4 by default on a --data folder): the same model trained from different
     seeds, each keeping its best epoch on valid, predicting as a product of experts. The slots are
     the path with the highest sum of the members' CRF scores (Viterbi on their summed emissions
