@@ -267,13 +267,13 @@ def batches(data, batch_size, shuffle, seed=0):
 
     shuffle=True (training): bucketed, reshuffled batches of similar lengths (BucketBatchSampler).
     shuffle=False (prediction): the examples sorted by length, cut into batches. The network computes
-    every padded step, and ATIS sentences of 3 to 46 words in file order would pad batches of 256 to
-    about three times their words; callers put each result back by its index."""
-    lengths = [len(w) for w in data.words]
+    every padded step, and ATIS sentences of 3 to 46 words in file order would pad a batch to its
+    longest sentence; callers put each result back by its index."""
+    sentence_lengths = [len(w) for w in data.words]
     if shuffle:
-        sampler = BucketBatchSampler(lengths, batch_size, shuffle=True, seed=seed)
+        sampler = BucketBatchSampler(sentence_lengths, batch_size, shuffle=True, seed=seed)
     else:
-        by_length = np.argsort(lengths, kind="stable")
+        by_length = np.argsort(sentence_lengths, kind="stable")
         sampler = [by_length[start : start + batch_size] for start in range(0, len(by_length), batch_size)]
     for indices in sampler:
         word_ids, lengths = pad_sequences([data.words[i] for i in indices], pad_value=0, dtype=np.int64)

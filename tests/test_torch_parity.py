@@ -347,7 +347,8 @@ def test_binary_op_result_dtypes_follow_pytorch(op, a_kind, b_kind):
     """PyTorch's promotion of the dtypes of two tensors, each float32, float64, int64 or bool, 0-d or
     with dimensions; the expected dtype is the one torch gives. The rule that numpy lacks: a 0-d
     tensor does not widen a tensor with dimensions of the same kind (float32 (3,) * float64 () is
-    float32), and then the 0-d tensor's gradient still comes back in its own dtype."""
+    float32), and then the 0-d tensor's gradient still comes back in its own dtype. Subtraction with
+    a bool tensor on either side is refused by both libraries."""
     def operand(library, kind):
         dtype, shape = kind
         values = np.full(shape, 2, dtype=dtype)

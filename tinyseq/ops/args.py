@@ -122,7 +122,7 @@ def require_floating(x, op_name, name="input"):
 
 def refuse_bool(x, op_name, hint="convert with .float() first if numbers are meant"):
     """x itself, or a TypeError when it is a bool tensor, for which op_name has no meaning
-    (PyTorch refuses bools in neg, abs and relu; numpy would answer with ints or bools)."""
+    (PyTorch refuses bools in neg, abs, relu and sub; numpy would answer with ints or bools)."""
     if x.data.dtype == np.bool_:
         raise TypeError(f"{op_name}: bool tensors are not supported, got dtype bool ({hint})")
     return x
