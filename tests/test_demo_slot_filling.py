@@ -381,3 +381,23 @@ def test_max_updates_caps_the_epochs(tmp_path):
     full = run_demo("--smoke", "--max-updates", "8", "--out", str(tmp_path / "full"))
     assert full.returncode == 0, full.stderr
     assert "--max-updates" not in full.stdout and "epoch  2" in full.stdout
+
+
+def test_an_explicit_epochs_is_capped_only_by_an_explicit_max_updates():
+    """The default schedule (24 epochs, at most 3,300 updates) caps itself; --epochs 30 on its own
+    means 30 epochs, and --max-updates caps whichever --epochs is in force."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("slot_filling_flags", DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    defaults = demo.parse_args([])
+    assert (defaults.epochs, defaults.max_updates) == (24, 3300)
+    asked = demo.parse_args(["--epochs", "30"])
+    assert (asked.epochs, asked.max_updates) == (30, None)
+    both = demo.parse_args(["--epochs", "30", "--max-updates", "100"])
+    assert (both.epochs, both.max_updates) == (30, 100)
+    capped_default = demo.parse_args(["--max-updates", "100"])
+    assert (capped_default.epochs, capped_default.max_updates) == (24, 100)
+    with pytest.raises(demo.UsageError, match="--epochs must be at least 1, got 0"):
+        demo.parse_args(["--epochs", "0"])
