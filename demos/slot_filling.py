@@ -37,9 +37,9 @@ The model (the defaults are the best configuration found; each part can be switc
     full, unless --max-updates is given too). On ATIS valid (four members), the
     mean of slot F1, intent and sentence accuracy is 95.53 and 95.52 for seeds 0 and 1, against
     95.19 and 95.30 with 16 epochs of 32 sentences at 2e-3; 22 epochs of 64 gave 95.07 and 95.36,
-    20 gave 95.04 and 95.26 (all with dropout 0.5). Dropout (--dropout) on the word features and
-    the encoder states is 0.3: valid 95.95 and 95.66 on ATIS, 93.92 and 93.83 on SNIPS, against
-    95.81 and 95.71 (ATIS) with 0.4 and 95.53 and 95.52, 93.45 and 93.38 with 0.5;
+    20 gave 95.04 and 95.26 (all with dropout 0.5). Dropout (--dropout, on the word features and
+    the encoder states) is 0.3: valid 95.95 and 95.66 on ATIS (0.4: 95.81 and 95.71; 0.5: 95.53
+    and 95.52) and 93.92 and 93.83 on SNIPS (0.5: 93.45 and 93.38);
   * an ensemble (--members; 4 by default on a --data folder): the same model trained from different
     seeds, each keeping its best epoch on valid, predicting as a product of experts. The slots are
     the path with the highest sum of the members' CRF scores (Viterbi on their summed emissions
