@@ -34,12 +34,12 @@ The model (the defaults are the best configuration found; each part can be switc
     first half of the epochs and then falling linearly to a tenth of it; 24 epochs, or fewer when
     --max-updates (3,300 steps) comes first, as on SNIPS (16 epochs of 205 batches), a corpus three
     times ATIS's that would otherwise take three times as long (an explicit --epochs is trained in
-    full, unless --max-updates is given too). On ATIS valid (four members), the
-    mean of slot F1, intent and sentence accuracy is 95.53 and 95.52 for seeds 0 and 1, against
-    95.19 and 95.30 with 16 epochs of 32 sentences at 2e-3; 22 epochs of 64 gave 95.07 and 95.36,
-    20 gave 95.04 and 95.26 (all with dropout 0.5). Dropout (--dropout, on the word features and
-    the encoder states) is 0.3: valid 95.95 and 95.66 on ATIS (0.4: 95.81 and 95.71; 0.5: 95.53
-    and 95.52) and 93.92 and 93.83 on SNIPS (0.5: 93.45 and 93.38);
+    full, unless --max-updates is given too). On ATIS valid (four members), the mean of slot F1,
+    intent and sentence accuracy is 95.53 and 95.52 for seeds 0 and 1, against 95.19 and 95.30
+    with 16 epochs of 32 sentences at 2e-3; 22 epochs of 64 gave 95.07 and 95.36, 20 gave 95.04
+    and 95.26 (all with dropout 0.5). Dropout (--dropout, on the word features, the encoder states
+    and between stacked layers) is 0.3: valid 95.95 and 95.66 on ATIS (0.4: 95.81 and 95.71; 0.5:
+    95.53 and 95.52) and 93.92 and 93.83 on SNIPS (0.5: 93.45 and 93.38);
   * an ensemble (--members; 4 by default on a --data folder): the same model trained from different
     seeds, each keeping its best epoch on valid, predicting as a product of experts. The slots are
     the path with the highest sum of the members' CRF scores (Viterbi on their summed emissions
@@ -132,7 +132,7 @@ def parse_args(argv):
     parser.add_argument("--attention", type=int, default=32,
                         help="size of the self-attention over the recurrent encoder's states (0: none)")
     parser.add_argument("--dropout", type=float, default=0.3,
-                        help="dropout on the word features and on the encoder states")
+                        help="dropout on the word features, on the encoder states and between stacked layers")
     parser.add_argument("--word-dropout", type=float, default=0.05,
                         help="probability of replacing any training word by <unk> (words seen once: 0.5)")
     parser.add_argument("--intent-weight", type=float, default=3.0, help="weight of the intent loss")
