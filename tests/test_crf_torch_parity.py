@@ -5,8 +5,9 @@ and a state dict that loads both ways. Skipped when torch or pytorch-crf is not 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-torchcrf = pytest.importorskip("torchcrf")
+PARITY = "pytorch-crf parity tests need torch and pytorch-crf: pip install -e '.[parity]' to enable"
+torch = pytest.importorskip("torch", reason=PARITY)
+torchcrf = pytest.importorskip("torchcrf", reason=PARITY)
 
 import tinyseq as ts  # noqa: E402
 import tinyseq.nn as nn  # noqa: E402

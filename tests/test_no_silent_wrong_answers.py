@@ -15,6 +15,8 @@ from tinyseq.data import pad_sequences
 from tinyseq.datasets import flights
 from tinyseq.datasets.glyphs import decode as glyph_decode
 
+TORCH_REASON = "PyTorch parity tests need torch: pip install -e '.[parity]' to enable"
+
 
 # ------------------------------------------------------------------------------------------------
 # Item 1: Sequential silently dropped anything that was not a Module
@@ -120,7 +122,7 @@ def test_power_gradient_at_zero_is_the_calculus_value(p, expected):
 
 
 def test_power_gradients_at_zero_match_pytorch_for_base_and_exponent():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
     bases = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, -2.0])
     exponents = np.array([0.0, 1.0, 2.0, 0.5, -1.0, 3.0, 0.0, 2.0])
     x = ts.tensor(bases, dtype=np.float64, requires_grad=True)
@@ -182,7 +184,7 @@ def _torch_cross_entropy(t):
 
 @pytest.mark.parametrize("torch_fn, fn, values", [pytest.param(*row[1:], id=row[0]) for row in EDGES])
 def test_values_and_gradients_at_the_edges_match_pytorch(torch_fn, fn, values):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
     t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
     expected = torch_fn(t)
     expected.sum().backward()
