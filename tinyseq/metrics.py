@@ -115,6 +115,7 @@ class SpanCounts:
         return 2 * self.correct / total if total else 0.0
 
     def scores(self):
+        """{"precision": ..., "recall": ..., "f1": ...} as fractions in [0, 1]."""
         return {"precision": self.precision, "recall": self.recall, "f1": self.f1}
 
 
@@ -135,6 +136,8 @@ class SpanReport:
         return self.correct_tokens / self.tokens if self.tokens else 0.0
 
     def table(self):
+        """The report as text: one line per slot type, an overall line (scores in percent) and the token
+        accuracy."""
         width = max([len("slot type")] + [len(slot_type) for slot_type in self.by_type])
         header = (
             f"{'slot type':<{width}}  {'gold':>5}  {'pred':>5}  {'correct':>7}  "
